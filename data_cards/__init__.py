@@ -1,0 +1,1 @@
+"""Dataset cards (Hugging Face card format) with statistics and plots, built from the data."""

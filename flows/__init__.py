@@ -1,0 +1,1 @@
+"""Prefect flows and the `vidcot` command line. Flows orchestrate stages; they hold no curation logic."""

@@ -1,0 +1,1 @@
+"""One module per `vidcot` subcommand; each exposes `register(subparsers)`."""

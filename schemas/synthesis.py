@@ -1,0 +1,127 @@
+"""Records of the synthesis stages: silver tasks, chains of thought, and the training pools."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemas.common import Message, Provenance
+
+PROBLEM_TYPES = (
+    "multiple choice",
+    "numerical",
+    "OCR",
+    "free-form",
+    "regression",
+    "span",
+    "ordering",
+    "box",
+)
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class TaskRecord:
+    """A silver question with a verifiable answer, and the evidence it was built from."""
+
+    task_id: str
+    video_id: str
+    generator: str
+    problem_type: str
+    question: str
+    answer: str
+    options: list[str] = field(default_factory=list)
+    span: list[float] | None = None  # [start, end] seconds, for span answers
+    evidence_ids: list[str] = field(default_factory=list)
+    subtitle_leak: bool = False
+    split: str = "train"
+    provenance: Provenance | None = None
+
+
+@dataclass
+class CotRecord:
+    """A drafted chain of thought, its refinement and the verifier's verdict."""
+
+    cot_id: str
+    task_id: str
+    video_id: str
+    model: str
+    draft: str
+    refined: str | None
+    predicted_answer: str | None
+    format_score: float
+    accuracy: float
+    grounding_draft: float
+    grounding: float
+    confidence: float
+    accepted: bool
+    reject_reason: str | None
+    provenance: Provenance | None = None
+
+
+@dataclass
+class SftRecord:
+    sample_id: str
+    task_id: str
+    video_id: str
+    split: str
+    problem_type: str
+    messages: list[Message]
+    video_path: str
+    keyframe_ids: list[str] = field(default_factory=list)
+    provenance: Provenance | None = None
+
+
+@dataclass
+class RlRecord:
+    sample_id: str
+    task_id: str
+    video_id: str
+    split: str
+    problem_type: str
+    prompt: list[Message]
+    solution: str
+    options: list[str] = field(default_factory=list)
+    span: list[float] | None = None
+    difficulty: float = 0.5
+    negatives: list[str] = field(default_factory=list)
+    video_path: str = ""
+    provenance: Provenance | None = None
+
+
+@dataclass
+class PairRecord:
+    pair_id: str
+    task_id: str
+    video_id: str
+    split: str
+    prompt: list[Message]
+    chosen: str
+    rejected: str
+    reason: str
+    provenance: Provenance | None = None
+
+
+@dataclass
+class NegativeRecord:
+    """A hard negative: something that looks like the right answer but is not."""
+
+    negative_id: str
+    video_id: str
+    kind: str  # near_duplicate_shot, near_miss_span, shuffled_order, rejected_chain
+    anchor_id: str
+    value: str
+    score: float
+    provenance: Provenance | None = None
+
+
+@dataclass
+class RejectRecord:
+    """Anything dropped, with the stage and a reason code."""
+
+    stage: str
+    reason: str
+    detail: str
+    path: str | None = None
+    video_id: str | None = None
+    item_id: str | None = None
+    provenance: Provenance | None = None
