@@ -17,9 +17,15 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 # Each module exposes register(subparsers); the order here is the order in `vidcot --help`.
 COMMANDS = [
+    "flows.commands.curate",
     "flows.commands.samples",
     "flows.commands.query",
     "flows.commands.info",
+    "flows.commands.export",
+    "flows.commands.shots",
+    "flows.commands.transcribe",
+    "flows.commands.train",
+    "flows.commands.eval",
 ]
 
 

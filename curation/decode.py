@@ -1,0 +1,153 @@
+"""The one decode pass of the vision stages: frames at reduced resolution with times from presentation timestamps.
+
+Shot detection, keyframe selection and frame hashes all consume the frames of a single `FrameReader` pass.
+Each frame is converted once to a small BGR image for detection; a consumer that wants a sharper copy of the
+current frame (a keyframe candidate) asks for it while the frame is current, so only those frames pay for it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.video.reformatter import VideoReformatter
+
+log = logging.getLogger(__name__)
+
+# A stream where more than this share of packets fails to decode is broken, not merely glitchy.
+_MAX_BAD_PACKET_SHARE = 0.25
+
+
+class DecodeError(Exception):
+    """The video stream cannot be decoded (or too much of it is corrupt)."""
+
+
+@dataclass
+class DecodedFrame:
+    """One decoded frame: its index in presentation order, its time, and a small BGR image."""
+
+    index: int
+    pts: int
+    time: float
+    image: np.ndarray
+    rotation: int
+    _source: av.VideoFrame = field(repr=False)
+    _reformatter: VideoReformatter = field(repr=False)
+
+    def sharper(self, max_width: int) -> np.ndarray:
+        """A BGR copy of this frame at most `max_width` wide (display orientation). Call while it is current."""
+        src = self._source
+        width, height = _small_size(src.width, src.height, max_width)
+        img = self._reformatter.reformat(
+            src, width=width, height=height, format="bgr24", interpolation="AREA"
+        ).to_ndarray()
+        return rotate_for_display(img, self.rotation)
+
+
+def rotate_for_display(img: np.ndarray, rotation: int) -> np.ndarray:
+    """Apply the display-matrix rotation (degrees, counter-clockwise as PyAV reports it) to an image."""
+    k = (rotation // 90) % 4
+    return np.ascontiguousarray(np.rot90(img, k)) if k else img
+
+
+class FrameReader:
+    """Iterates a video's frames once, scaled to `width` pixels wide (never upscaled).
+
+    `fps` is the stream's average rate (an approximation for variable-rate video, used only where a frame rate
+    is needed); frame times always come from presentation timestamps.
+    """
+
+    def __init__(self, path: str | Path, width: int = 256, interpolation: str = "AREA") -> None:
+        self.path = str(path)
+        self.width = width
+        self.interpolation = interpolation
+        try:
+            self._container = av.open(self.path, metadata_errors="ignore")
+        except (av.error.FFmpegError, OSError) as e:
+            raise DecodeError(f"cannot open {self.path}: {getattr(e, 'strerror', None) or e}") from e
+        if not self._container.streams.video:
+            self._container.close()
+            raise DecodeError(f"{self.path} has no video stream")
+        self.stream = self._container.streams.video[0]
+        # Frame threads: a large share of decode speed on multi-core machines, with no change to the output.
+        self.stream.thread_type = "AUTO"
+        self.time_base: Fraction = self.stream.time_base or Fraction(1, 90000)
+        rate = self.stream.average_rate or self.stream.guessed_rate
+        self.fps: float = float(rate) if rate else 25.0
+        self.frames_read = 0
+        self.bad_packets = 0
+        # Long-lived reformatters keep their scaler contexts: a fresh one per frame costs more than decoding.
+        self._small = VideoReformatter()
+        self._sharp = VideoReformatter()
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[DecodedFrame]:
+        packets = 0
+        last_pts: int | None = None
+        step = max(1, round(1 / (self.fps * self.time_base)))  # one frame, in time-base units
+        size: tuple[int, int] | None = None
+        try:
+            for packet in self._container.demux(self.stream):
+                packets += 1
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:
+                    # One corrupt packet costs a few frames; the stream as a whole is judged below.
+                    self.bad_packets += 1
+                    continue
+                for frame in frames:
+                    pts = frame.pts
+                    # Missing or non-increasing timestamps (broken muxers): one nominal frame after the last.
+                    if pts is None or (last_pts is not None and pts <= last_pts):
+                        pts = (last_pts + step) if last_pts is not None else 0
+                    last_pts = pts
+                    if size is None:
+                        size = _small_size(frame.width, frame.height, self.width)
+                    image = self._small.reformat(
+                        frame, width=size[0], height=size[1], format="bgr24", interpolation=self.interpolation
+                    ).to_ndarray()
+                    yield DecodedFrame(
+                        index=self.frames_read,
+                        pts=pts,
+                        time=float(pts * self.time_base),
+                        image=image,
+                        rotation=int(frame.rotation or 0) % 360,
+                        _source=frame,
+                        _reformatter=self._sharp,
+                    )
+                    self.frames_read += 1
+        except av.error.FFmpegError as e:
+            raise DecodeError(f"decoding {self.path} failed after {self.frames_read} frames: {e}") from e
+        if self.frames_read == 0:
+            raise DecodeError(f"no video frame of {self.path} decodes")
+        if packets and self.bad_packets / packets > _MAX_BAD_PACKET_SHARE:
+            raise DecodeError(f"{self.bad_packets} of {packets} video packets of {self.path} are corrupt")
+
+    def frame_duration(self) -> float:
+        """Nominal duration of one frame in seconds (for the end time of the last frame)."""
+        return 1.0 / self.fps
+
+
+def _small_size(width: int, height: int, target: int) -> tuple[int, int]:
+    if width <= target:
+        return width, height
+    return target, max(2, round(height * target / width / 2) * 2)
+
+
+def decode_only(path: str | Path, width: int = 256) -> int:
+    """Decode every frame at `width` and do nothing else: the floor cost the vision stages are measured against."""
+    with FrameReader(path, width) as reader:
+        return sum(1 for _ in reader)

@@ -1,0 +1,248 @@
+"""Draft chains of thought: an LLM reasons over the text view of a video, one task at a time, in batches.
+
+Small models cannot be trusted to write `<think>…</think><answer>…</answer>` themselves (SmolLM2-135M loops),
+so the LLM is asked for two short parts and the tags are composed here:
+
+1. an observation, with the assistant turn prefilled `In shot `: the model names a shot and says what in it
+   answers the question. The shot's time range from the shot table is inserted as the citation, so every
+   draft cites real times — whether what it *says* about them is true is refinement's job;
+2. the answer alone (prefilled `Answer:`), normalised to the task's answer format.
+
+The chain is `<think>In shot 2 [4.00–8.00s], … So the answer is B.</think><answer>B</answer>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import ClassVar
+
+from pydantic import Field
+
+from curation.llm.base import GenRequest, GenResult, LLMBackend
+from curation.llm.factory import LLMConfig, backend_from_config
+from curation.llm.prompts import DRAFT_ANSWER, DRAFT_OBSERVE, SYSTEM_SHORT, combined_hash
+from curation.stage import Rejected, Stage, StageConfig
+from curation.textview import fmt_time, question_block, shot_evidence, summarise_evidence, text_view
+from schemas import CotRecord, Message, ShotRecord, TaskRecord, VideoView
+from trainers.rewards import choice_letter, ordering_items, parse_boxes, parse_number, parse_span
+
+CONCLUSION = "So the answer is"
+_SHOT_NO = re.compile(r"^\s*#?(\d+)\s*[,:.)]?\s*")
+_WORD = re.compile(r"[a-z]+")
+
+
+class DraftConfig(StageConfig):
+    """Drafting settings. `max_chars` bounds the composed chain (longer drafts are rejected `too_long`)."""
+
+    llm: LLMConfig = Field(default_factory=lambda: LLMConfig())
+    subtitles: bool = True
+    observe_tokens: int = Field(default=48, ge=4)
+    answer_tokens: int = Field(default=24, ge=2)
+    temperature: float = Field(default=0.0, ge=0)
+    seed: int = 0
+    max_chars: int = Field(default=1200, ge=64)
+
+
+class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
+    """(task, video view) → a drafted `CotRecord` (refined None, scores 0, not accepted) or a `Rejected`.
+
+    Reason codes: `llm_error`, `timeout`, `invalid_utf8`, `empty_output`, `no_answer`, `too_long`.
+    """
+
+    name: ClassVar[str] = "draft"
+    Config: ClassVar[type[StageConfig]] = DraftConfig
+    PROMPTS = (SYSTEM_SHORT, DRAFT_OBSERVE, DRAFT_ANSWER)
+
+    def __init__(self, config: DraftConfig | None = None, backend: LLMBackend | None = None) -> None:
+        super().__init__(config)
+        self.backend = backend  # pass one to share a loaded model between stages
+
+    def setup(self) -> None:
+        """Load the LLM once (unless one was passed in)."""
+        if self.backend is None:
+            self.backend = backend_from_config(self.config.llm)
+
+    def models(self) -> list[str]:
+        return [self.backend.model_id] if self.backend is not None else []
+
+    @staticmethod
+    def prompt_hash() -> str:
+        """Hash of every template drafting uses."""
+        return combined_hash(*DraftStage.PROMPTS)
+
+    def process(self, item: tuple[TaskRecord, VideoView]) -> CotRecord | Rejected:
+        """Draft one chain (prefer `process_batch`: the LLM is much faster on batches)."""
+        return self.process_batch([item])[0]
+
+    def process_batch(self, items: list[tuple[TaskRecord, VideoView]]) -> list[CotRecord | Rejected]:
+        """Draft a chain per item; two batched LLM rounds (observe, answer) for the whole list."""
+        self.ensure_setup()
+        assert self.backend is not None
+        cfg = self.config
+        views = [text_view(view, subtitles=cfg.subtitles) for _, view in items]
+        observe = self.backend.generate(
+            [
+                self._request(
+                    DRAFT_OBSERVE.render(view=tv, **question_block(task)), "In shot ", cfg.observe_tokens, ["\n"]
+                )
+                for (task, _), tv in zip(items, views, strict=True)
+            ]
+        )
+        out: list[CotRecord | Rejected | None] = [None] * len(items)
+        thinks: list[str] = [""] * len(items)
+        for i, ((task, view), res) in enumerate(zip(items, observe, strict=True)):
+            failure = gen_failure(res)
+            if failure is not None:
+                out[i] = failure
+                continue
+            thinks[i] = observation_text(res.text, view, task)
+        pending = [i for i in range(len(items)) if out[i] is None]
+        answers = self.backend.generate(
+            [
+                self._request(
+                    DRAFT_ANSWER.render(view=views[i], notes=thinks[i], **question_block(items[i][0])),
+                    "Answer:",
+                    cfg.answer_tokens,
+                    stop=["\n"],
+                )
+                for i in pending
+            ]
+        )
+        for i, res in zip(pending, answers, strict=True):
+            out[i] = self._compose(items[i][0], thinks[i], res)
+        return [o if o is not None else Rejected("llm_error", "no result") for o in out]
+
+    def _request(self, user: str, prefill: str, max_new: int, stop: list[str] | None = None) -> GenRequest:
+        return GenRequest(
+            messages=[Message("system", SYSTEM_SHORT.text), Message("user", user)],
+            max_new_tokens=max_new,
+            temperature=self.config.temperature,
+            seed=self.config.seed,
+            prefill=prefill,
+            stop=stop if stop is not None else ["\n\n"],
+        )
+
+    def _compose(self, task: TaskRecord, think: str, res: GenResult) -> CotRecord | Rejected:
+        failure = gen_failure(res)
+        if failure is not None:
+            return failure
+        raw = res.text.strip()
+        if res.finish_reason == "length" and task.problem_type in ("OCR", "free-form"):
+            return Rejected("too_long", f"answer ran past {self.config.answer_tokens} tokens: {raw[:80]!r}")
+        answer = canonical_answer(task.problem_type, raw, task.options)
+        if answer is None:
+            return Rejected("no_answer", f"cannot read a {task.problem_type} answer from {raw[:80]!r}")
+        text = compose_chain(think, answer)
+        if len(text) > self.config.max_chars:
+            return Rejected("too_long", f"{len(text)} chars > {self.config.max_chars}")
+        assert self.backend is not None
+        prov = self.provenance(prompt_hash=self.prompt_hash())
+        key = f"{task.task_id}|{self.backend.model_id}|{prov.prompt_hash}|{prov.config_hash}"
+        return CotRecord(
+            cot_id=hashlib.sha256(key.encode()).hexdigest()[:16],
+            task_id=task.task_id,
+            video_id=task.video_id,
+            model=self.backend.model_id,
+            draft=text,
+            refined=None,
+            predicted_answer=answer,
+            format_score=0.0,
+            accuracy=0.0,
+            grounding_draft=0.0,
+            grounding=0.0,
+            confidence=0.0,
+            accepted=False,
+            reject_reason=None,
+            provenance=prov,
+        )
+
+
+def gen_failure(res: GenResult) -> Rejected | None:
+    """A backend error as a draft reason code (timeouts, bad bytes and empty output keep their own codes)."""
+    if res.error is None:
+        return None
+    if res.error in ("timeout", "invalid_utf8", "empty_output"):
+        return Rejected(res.error, res.detail)
+    return Rejected("llm_error", f"{res.error}: {res.detail}".strip(": "))
+
+
+def compose_chain(think: str, answer: str) -> str:
+    """`<think>{think} So the answer is {answer}.</think><answer>{answer}</answer>`."""
+    think = think.strip()
+    if think and think[-1] not in ".!?":
+        think += "."
+    end = "" if answer.endswith((".", "!", "?")) else "."
+    return f"<think>{think} {CONCLUSION} {answer}{end}</think><answer>{answer}</answer>"
+
+
+def observation_text(generated: str, view: VideoView, task: TaskRecord) -> str:
+    """`In shot K [a–bs], …` from the model's continuation of `In shot `, cut to whole sentences.
+
+    The model's shot number is kept when it names a real shot; otherwise the shot whose evidence shares most
+    words with the question is cited, so the chain still cites the video's own times.
+    """
+    shots = sorted(view.shots, key=lambda s: s.start)
+    lines = generated.strip().splitlines()
+    text = " ".join(lines[0].split()) if lines else ""
+    m = _SHOT_NO.match(text)
+    number = int(m.group(1)) if m else None
+    if m:
+        text = text[m.end() :]
+    if not shots:
+        cite = f"In the video [{fmt_time(0.0)}–{fmt_time(view.duration)}s]"
+    else:
+        if number is None or not 1 <= number <= len(shots):
+            number = best_shot(view, shots, task) + 1
+        shot = shots[number - 1]
+        cite = f"In shot {number} [{fmt_time(shot.start)}–{fmt_time(shot.end)}s]"
+    text = text.removeprefix("[").lstrip(",;: ")
+    text = whole_sentences(text)
+    return f"{cite}, {text}" if text else f"{cite}."
+
+
+def best_shot(view: VideoView, shots: list[ShotRecord], task: TaskRecord) -> int:
+    """Index of the shot whose evidence summary shares most words with the question and options."""
+    words = set(_WORD.findall((task.question + " " + " ".join(task.options)).lower()))
+    scores = [
+        len(words & set(_WORD.findall(summarise_evidence(shot_evidence(view, s)).lower()))) for s in shots
+    ]
+    return max(range(len(shots)), key=lambda i: (scores[i], -i))
+
+
+def whole_sentences(text: str) -> str:
+    """Text up to its last sentence end; all of it when it has none."""
+    cut = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
+    if text.endswith((".", "!", "?")):
+        return text
+    return text[: cut + 1] if cut > 0 else text
+
+
+def canonical_answer(problem_type: str, raw: str, options: list[str]) -> str | None:
+    """The model's answer in the task's answer format (see trainers/rewards.py), or None if unreadable."""
+    raw = raw.strip().strip("\"'` ")
+    if not raw:
+        return None
+    if problem_type == "multiple choice":
+        letter = choice_letter(raw, options)
+        if letter is None:
+            letters = {o.strip()[:1].upper() for o in options if o.strip()}
+            m = re.search(r"\b([A-Z])\b", raw)
+            letter = m.group(1) if m and m.group(1) in letters else None
+        return letter
+    if problem_type in ("numerical", "regression"):
+        x = parse_number(raw)
+        if x is None:
+            return None
+        return str(int(x)) if x.is_integer() else f"{x:.4f}".rstrip("0").rstrip(".")
+    if problem_type == "span":
+        span = parse_span(raw)
+        return None if span is None else f"[{span[0]:.2f}, {span[1]:.2f}]"
+    if problem_type == "ordering":
+        items = ordering_items(raw)
+        return None if items is None else ", ".join(str(i) for i in items)
+    if problem_type == "box":
+        boxes = parse_boxes(raw)
+        return None if boxes is None else json.dumps(boxes)
+    return raw.splitlines()[0].strip() or None

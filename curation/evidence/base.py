@@ -1,0 +1,60 @@
+"""The evidence-backend interface, and the pixel statistics every backend's rows carry."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import cv2
+import numpy as np
+
+from schemas import EvidenceRecord, FrameRecord
+
+
+class BackendError(Exception):
+    """A backend failed for a whole video (e.g. an endpoint that keeps timing out); becomes a Rejected."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class EvidenceBackend(ABC):
+    """Looks at keyframes. `describe` fills what it can see into records the stage has already started."""
+
+    name: str = "backend"
+
+    def setup(self) -> None:  # noqa: B027 - optional hook; most backends have nothing to load
+        """Load models or check connectivity once per worker."""
+
+    def models(self) -> list[str]:
+        """Model identifiers for provenance."""
+        return []
+
+    @abstractmethod
+    def describe(self, frames: list[FrameRecord], images: list[np.ndarray], rows: list[EvidenceRecord]) -> None:
+        """Fill `rows[i]` from `images[i]` (BGR) of `frames[i]`. Raise BackendError for a whole-video failure."""
+
+
+def decode_jpeg(data: bytes) -> np.ndarray | None:
+    """BGR image from JPEG bytes, or None if they are not a decodable image."""
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return img if img is not None and img.size else None
+
+
+def brightness(image: np.ndarray) -> float:
+    """Mean luma in [0, 1]."""
+    return float(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).mean() / 255.0)
+
+
+def motion(prev: np.ndarray | None, image: np.ndarray, size: tuple[int, int] = (64, 36)) -> float:
+    """Mean absolute grey difference to the previous keyframe in [0, 1] (0 for the first keyframe).
+
+    Both frames are reduced to the same small size first: keyframes of one video may differ in JPEG size, and
+    fine detail and compression noise are not motion.
+    """
+    if prev is None:
+        return 0.0
+    a = cv2.resize(cv2.cvtColor(prev, cv2.COLOR_BGR2GRAY), size, interpolation=cv2.INTER_AREA)
+    b = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), size, interpolation=cv2.INTER_AREA)
+    return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean() / 255.0)

@@ -1,0 +1,104 @@
+"""EvidenceStage: what can be seen in one video's keyframes, from the backend the config names."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from curation.evidence.base import BackendError, EvidenceBackend, brightness, decode_jpeg, motion
+from curation.stage import Rejected, Stage, StageConfig
+from schemas import EvidenceRecord, FrameRecord
+
+log = logging.getLogger(__name__)
+
+
+class EvidenceConfig(StageConfig):
+    """Backend choice and its options. Brightness and motion are measured for every backend."""
+
+    backend: Literal["classic", "vlm-endpoint", "vlm-local"] = "classic"
+    # classic
+    min_score: float = Field(0.4, ge=0, le=1, description="classic: minimum detector score kept")
+    ocr: bool = Field(True, description="classic: run tesseract OCR")
+    face_cascade: str | None = Field(None, description="classic: Haar cascade XML (default: OpenCV's, if shipped)")
+    threads: int = Field(1, ge=1, description="classic: OpenCV and tesseract threads")
+    # vlm-endpoint
+    endpoint_url: str = Field("http://127.0.0.1:8000/v1", description="vlm-endpoint: OpenAI-compatible base URL")
+    endpoint_model: str = Field("Qwen/Qwen2.5-VL-7B-Instruct", description="vlm-endpoint: served model name")
+    api_key_env: str | None = Field("OPENAI_API_KEY", description="vlm-endpoint: env var holding the API key")
+    timeout: float = Field(60.0, gt=0, description="vlm-endpoint: seconds per request")
+    retries: int = Field(2, ge=0, description="vlm-endpoint: retries on timeouts and 5xx")
+    max_tokens: int = Field(128, ge=1, description="vlm-*: caption length limit in tokens")
+    # vlm-local
+    local_path: str | None = Field(None, description="vlm-local: transformers model directory")
+    device: str = Field("auto", description="vlm-local: cuda, cpu or auto")
+
+
+def make_backend(cfg: EvidenceConfig) -> EvidenceBackend:
+    """The backend object the config names (not yet set up)."""
+    if cfg.backend == "classic":
+        from curation.evidence.classic import ClassicBackend
+
+        return ClassicBackend(cfg.min_score, cfg.ocr, cfg.face_cascade, cfg.threads)
+    if cfg.backend == "vlm-endpoint":
+        from curation.evidence.vlm_endpoint import EndpointBackend
+
+        return EndpointBackend(
+            cfg.endpoint_url, cfg.endpoint_model, cfg.api_key_env, cfg.timeout, cfg.retries, cfg.max_tokens
+        )
+    if not cfg.local_path:
+        raise ValueError("evidence.local_path: required when evidence.backend is vlm-local")
+    from curation.evidence.vlm_local import LocalVLMBackend
+
+    return LocalVLMBackend(cfg.local_path, cfg.device, cfg.max_tokens)
+
+
+class EvidenceStage(Stage[EvidenceConfig, list[FrameRecord], list[EvidenceRecord]]):
+    """One EvidenceRecord per keyframe of a video (frames in time order)."""
+
+    name = "evidence"
+    Config = EvidenceConfig
+
+    def __init__(self, config: EvidenceConfig | None = None) -> None:
+        super().__init__(config)
+        self.backend = make_backend(self.config)
+
+    def setup(self) -> None:
+        self.backend.setup()
+
+    def models(self) -> list[str]:
+        return self.backend.models()
+
+    def process(self, item: list[FrameRecord]) -> list[EvidenceRecord] | Rejected:
+        self.ensure_setup()
+        frames = sorted(item, key=lambda f: f.time)
+        images: list[np.ndarray] = []
+        for f in frames:
+            img = decode_jpeg(f.jpeg)
+            if img is None:
+                return Rejected("bad_keyframe", f"keyframe {f.frame_id} is not a decodable JPEG")
+            images.append(img)
+        prov = self.provenance()
+        rows: list[EvidenceRecord] = []
+        prev: np.ndarray | None = None
+        for f, img in zip(frames, images, strict=True):
+            rows.append(
+                EvidenceRecord(
+                    f.video_id,
+                    f.frame_id,
+                    f.shot_id,
+                    f.time,
+                    self.backend.name,
+                    brightness=brightness(img),
+                    motion=motion(prev, img),
+                    provenance=prov,
+                )
+            )
+            prev = img
+        try:
+            self.backend.describe(frames, images, rows)
+        except BackendError as e:
+            return Rejected(e.reason, e.detail)
+        return rows

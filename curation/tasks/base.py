@@ -1,0 +1,178 @@
+"""The task generator interface and the `tasks` stage that runs every generator over a collection of videos.
+
+Generating is collection-level: multiple-choice distractors come from other videos, and splits are assigned over
+the whole collection. Each generator lives in its own module (`curation/tasks/<name>.py`) and exposes a class
+named `Generator`. A generator never raises for one video: what it cannot ask well (one shot only, nothing
+visible, a phrase said twice) comes back as a `RejectRecord` with a reason code.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import importlib
+import random
+import string
+from collections import Counter
+from typing import ClassVar
+
+from pydantic import Field, field_validator
+
+from curation.splits import SplitConfig, assign_splits
+from curation.stage import Stage, StageConfig
+from curation.tasks.leakage import is_subtitle_leak
+from schemas import PROBLEM_TYPES, Provenance, RejectRecord, TaskRecord, VideoView
+
+GENERATORS = ("grounding", "ordering", "visible", "counting", "ocr", "numeric", "boxes")
+
+
+class TasksConfig(StageConfig):
+    """Which generators run, how many tasks each may make per video, and their thresholds."""
+
+    generators: list[str] = Field(default_factory=lambda: list(GENERATORS))
+    max_per_video: int = Field(3, ge=1, description="tasks per generator per video")
+    seed: int = 0
+    phrase_words: int = Field(4, ge=2, le=12, description="words in a grounding phrase")
+    min_word_probability: float = Field(0.5, ge=0.0, le=1.0, description="ASR confidence of grounded words")
+    ordering_shots: int = Field(4, ge=3, le=8, description="most shots in an ordering task")
+    num_options: int = Field(4, ge=2, le=8, description="options of a multiple-choice task")
+    min_object_score: float = Field(0.5, ge=0.0, le=1.0, description="detector score for an object to count")
+    max_count: int = Field(10, ge=1, description="largest count a counting task asks for")
+    min_ocr_chars: int = Field(3, ge=1, description="shortest on-screen text an OCR task asks for")
+    user_tasks: str | None = Field(None, description="JSONL/CSV file of user questions (see curation.tasks.user)")
+    splits: SplitConfig = Field(default_factory=SplitConfig)
+
+    @field_validator("generators")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = [g for g in value if g not in GENERATORS]
+        if unknown:
+            raise ValueError(f"unknown generator(s) {unknown}; known: {', '.join(GENERATORS)}")
+        return value
+
+
+def task_id(video_id: str, generator: str, question: str, answer: str) -> str:
+    """Deterministic id of a task: a hash of what makes it this task."""
+    blob = "\x00".join((video_id, generator, question, answer)).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def letter_options(answer: str, distractors: list[str], rng: random.Random) -> tuple[list[str], str]:
+    """Shuffle the answer among distractors; returns (["A. …", "B. …"], answer letter)."""
+    texts = [answer, *distractors]
+    rng.shuffle(texts)
+    letters = string.ascii_uppercase
+    return [f"{letters[i]}. {t}" for i, t in enumerate(texts)], letters[texts.index(answer)]
+
+
+def spread(items: list, n: int) -> list:
+    """At most `n` items picked evenly across the list (first and last included), in order."""
+    if len(items) <= n:
+        return list(items)
+    if n == 1:
+        return [items[len(items) // 2]]
+    step = (len(items) - 1) / (n - 1)
+    return [items[round(i * step)] for i in range(n)]
+
+
+class TaskGenerator(abc.ABC):
+    """Makes silver tasks for one video; may look at the other videos of the collection (distractors)."""
+
+    name: ClassVar[str]
+    problem_types: ClassVar[tuple[str, ...]]
+
+    def __init__(self, config: TasksConfig, provenance: Provenance) -> None:
+        self.config = config
+        self._provenance = provenance
+
+    @abc.abstractmethod
+    def generate(self, view: VideoView, collection: list[VideoView]) -> list[TaskRecord | RejectRecord]:
+        """Tasks for `view`, and a reject for each prompt dropped (degenerate or ambiguous)."""
+
+    def rng(self, view: VideoView, key: str = "") -> random.Random:
+        """A random generator fixed by seed, video, generator and key, so re-runs make the same tasks."""
+        return random.Random(f"{self.config.seed}:{view.video_id}:{self.name}:{key}")
+
+    def task(
+        self,
+        view: VideoView,
+        problem_type: str,
+        question: str,
+        answer: str,
+        evidence_ids: list[str],
+        options: list[str] | None = None,
+        span: list[float] | None = None,
+    ) -> TaskRecord:
+        """A TaskRecord with its deterministic id and this stage's provenance."""
+        assert problem_type in PROBLEM_TYPES, problem_type
+        return TaskRecord(
+            task_id=task_id(view.video_id, self.name, question, answer),
+            video_id=view.video_id,
+            generator=self.name,
+            problem_type=problem_type,
+            question=question,
+            answer=answer,
+            options=list(options or []),
+            span=span,
+            evidence_ids=list(evidence_ids),
+            provenance=self._provenance,
+        )
+
+    def reject(self, view: VideoView, reason: str, detail: str, item_id: str | None = None) -> RejectRecord:
+        """A dropped prompt, with the generator's name in the detail."""
+        return RejectRecord(
+            stage=TasksStage.name,
+            reason=reason,
+            detail=f"{self.name}: {detail}",
+            path=view.video.path,
+            video_id=view.video_id,
+            item_id=item_id,
+            provenance=self._provenance,
+        )
+
+
+def load_generator(name: str, config: TasksConfig, provenance: Provenance) -> TaskGenerator:
+    """The generator of module `curation.tasks.<name>`."""
+    module = importlib.import_module(f"curation.tasks.{name}")
+    return module.Generator(config, provenance)
+
+
+class TasksStage(Stage[TasksConfig, list[VideoView], tuple[list[TaskRecord], list[RejectRecord]]]):
+    """Silver tasks for a collection: every configured generator, user questions, leakage flags and splits."""
+
+    name = "tasks"
+    Config = TasksConfig
+
+    def __init__(self, config: TasksConfig | None = None) -> None:
+        super().__init__(config)
+        self.reasons: Counter[str] = Counter()
+
+    def generate(self, views: list[VideoView]) -> tuple[list[TaskRecord], list[RejectRecord]]:
+        """Tasks and rejects for `views`. Each task gets `subtitle_leak` and the split of its video."""
+        prov = self.provenance()
+        generators = [load_generator(n, self.config, prov) for n in self.config.generators]
+        tasks: dict[str, TaskRecord] = {}
+        rejects: list[RejectRecord] = []
+        for view in views:
+            for gen in generators:
+                try:
+                    out = gen.generate(view, views)
+                except Exception as e:  # noqa: BLE001 - one bad video never fails the run
+                    out = [gen.reject(view, "generator_error", f"{type(e).__name__}: {e}")]
+                for item in out:
+                    if isinstance(item, RejectRecord):
+                        rejects.append(item)
+                    else:
+                        tasks.setdefault(item.task_id, item)
+        if self.config.user_tasks:
+            from curation.tasks.user import load_user_tasks
+
+            for item in load_user_tasks(self.config.user_tasks, views, prov):
+                tasks.setdefault(item.task_id, item)
+        by_id = {v.video_id: v for v in views}
+        splits = assign_splits(list(by_id), self.config.splits)
+        for t in tasks.values():
+            t.subtitle_leak = t.subtitle_leak or is_subtitle_leak(t, by_id[t.video_id])
+            t.split = splits[t.video_id]
+        self.reasons.update(r.reason for r in rejects)
+        return list(tasks.values()), rejects

@@ -1,0 +1,74 @@
+"""Temporal grounding of a spoken phrase: "when is '…' said?" → the span from the words' own timestamps.
+
+Phrases are non-overlapping runs of `phrase_words` words inside one ASR segment. A phrase that occurs more than
+once in the whole transcript is ambiguous (the answer fits several places) and is dropped, as is one whose words
+the ASR was unsure of. These tasks are answerable from subtitles by construction (leakage flags them).
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from curation.tasks.base import TaskGenerator, spread
+from curation.tasks.leakage import words as norm_words
+from schemas import RejectRecord, TaskRecord, VideoView, WordRecord
+
+
+def _token(w: WordRecord) -> str:
+    return " ".join(norm_words(w.word))
+
+
+class Generator(TaskGenerator):
+    """Span answers "[start, end]" for phrases said exactly once."""
+
+    name = "grounding"
+    problem_types = ("span",)
+
+    def generate(self, view: VideoView, collection: list[VideoView]) -> list[TaskRecord | RejectRecord]:
+        words = [w for w in view.words if _token(w)]
+        if not words:
+            return [self.reject(view, "no_speech", "no transcribed words")]
+        words.sort(key=lambda w: (w.start, w.index))
+        n = self.config.phrase_words
+        stream = [_token(w) for w in words]
+        counts: dict[tuple[str, ...], int] = {}
+        for i in range(len(stream) - n + 1):
+            key = tuple(stream[i : i + n])
+            counts[key] = counts.get(key, 0) + 1
+        candidates: list[list[WordRecord]] = []
+        for _, seg_words in groupby(words, key=lambda w: w.segment_id):
+            seg = list(seg_words)
+            for j in range(0, len(seg) - n + 1, n):
+                candidates.append(seg[j : j + n])
+        out: list[TaskRecord | RejectRecord] = []
+        good: list[list[WordRecord]] = []
+        for phrase in candidates:
+            key = tuple(_token(w) for w in phrase)
+            text = " ".join(key)
+            if counts.get(key, 0) > 1:
+                out.append(
+                    self.reject(view, "ambiguous_phrase", f'"{text}" is said {counts[key]} times', phrase[0].segment_id)
+                )
+            elif min(w.probability for w in phrase) < self.config.min_word_probability:
+                out.append(self.reject(view, "low_confidence_words", f'"{text}"', phrase[0].segment_id))
+            elif phrase[-1].end <= phrase[0].start:
+                out.append(self.reject(view, "bad_word_times", f'"{text}"', phrase[0].segment_id))
+            else:
+                good.append(phrase)
+        if not candidates:
+            out.append(self.reject(view, "too_few_words", f"no segment has {n} words"))
+        for phrase in spread(good, self.config.max_per_video):
+            start, end = phrase[0].start, phrase[-1].end
+            text = " ".join(" ".join(norm_words(w.word)) for w in phrase)
+            question = f'When is the phrase "{text}" spoken in the video? Give the start and end time in seconds.'
+            out.append(
+                self.task(
+                    view,
+                    "span",
+                    question,
+                    f"[{start:.2f}, {end:.2f}]",
+                    evidence_ids=[phrase[0].segment_id],
+                    span=[round(start, 2), round(end, 2)],
+                )
+            )
+        return out

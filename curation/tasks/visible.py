@@ -1,0 +1,103 @@
+"""Multiple choice on what is visible in a shot: an object, an on-screen text, or a colour.
+
+The answer is something the shot's keyframes show; distractors are the same kind of thing seen in *other* shots of
+the video first (hardest: same look and place), then in other videos — and never anything seen anywhere in this
+shot, so exactly one option is right. Too few such distractors: the prompt is dropped, not padded with invented
+ones.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from curation.tasks.base import TaskGenerator, letter_options, spread
+from curation.textview import fmt_time, shot_evidence
+from schemas import EvidenceRecord, RejectRecord, ShotRecord, TaskRecord, VideoView
+
+KINDS = ("object", "text", "colour")
+QUESTIONS = {
+    "object": "Which of these objects can be seen in the video between {a}s and {b}s?",
+    "text": "Which of these texts appears on screen between {a}s and {b}s?",
+    "colour": "Which of these colours is prominent in the video between {a}s and {b}s?",
+}
+
+
+def seen(evidence: list[EvidenceRecord], kind: str, min_score: float = 0.0) -> Counter[str]:
+    """What the keyframes show of one kind, with how many keyframes show it."""
+    found: Counter[str] = Counter()
+    for ev in evidence:
+        if kind == "object":
+            found.update({o.label.lower() for o in ev.objects if o.score >= min_score})
+        elif kind == "text":
+            text = " ".join(ev.ocr_text.split())
+            if text:
+                found[text] += 1
+        else:
+            found.update({c.lower() for c in ev.colours})
+    return found
+
+
+class Generator(TaskGenerator):
+    """Multiple-choice tasks whose answer is a letter naming what the shot shows."""
+
+    name = "visible"
+    problem_types = ("multiple choice",)
+
+    def generate(self, view: VideoView, collection: list[VideoView]) -> list[TaskRecord | RejectRecord]:
+        shots = sorted(view.shots, key=lambda s: s.start)
+        if not view.evidence or not shots:
+            return [self.reject(view, "nothing_visible", "no keyframe evidence")]
+        cfg = self.config
+        out: list[TaskRecord | RejectRecord] = []
+        candidates: list[tuple[ShotRecord, str, str, list[str]]] = []
+        for shot in shots:
+            ev = shot_evidence(view, shot)
+            found = {k: seen(ev, k, cfg.min_object_score) for k in KINDS}
+            if not any(found.values()):
+                out.append(self.reject(view, "nothing_visible", f"shot {shot.index}", shot.shot_id))
+                continue
+            for kind in KINDS:
+                if found[kind]:
+                    answer = found[kind].most_common(1)[0][0]
+                    frames = [e.frame_id for e in ev if answer in seen([e], kind, cfg.min_object_score)]
+                    candidates.append((shot, kind, answer, frames))
+        for shot, kind, answer, frames in spread(candidates, cfg.max_per_video):
+            # Anything this shot shows at any score is excluded, so no distractor is also right.
+            shown_here = set(seen(shot_evidence(view, shot), kind))
+            distractors = self._distractors(view, shot, kind, shown_here, collection)
+            need = cfg.num_options - 1
+            if len(distractors) < need:
+                out.append(
+                    self.reject(
+                        view,
+                        "too_few_distractors",
+                        f"{kind} {answer!r} in shot {shot.index}: {len(distractors)} distractor(s), need {need}",
+                        shot.shot_id,
+                    )
+                )
+                continue
+            rng = self.rng(view, f"{shot.shot_id}:{kind}")
+            options, letter = letter_options(answer, distractors[:need], rng)
+            question = QUESTIONS[kind].format(a=fmt_time(shot.start), b=fmt_time(shot.end))
+            out.append(self.task(view, "multiple choice", question, letter, [shot.shot_id, *frames], options=options))
+        return out
+
+    def _distractors(
+        self, view: VideoView, shot: ShotRecord, kind: str, exclude: set[str], collection: list[VideoView]
+    ) -> list[str]:
+        """Things of `kind` seen elsewhere: other shots of this video first, then other videos (sorted by id)."""
+        min_score = self.config.min_object_score
+        same = [e for e in view.evidence if e.shot_id != shot.shot_id]
+        others = [
+            e for v in sorted(collection, key=lambda v: v.video_id) if v.video_id != view.video_id for e in v.evidence
+        ]
+        taken = {x.lower() for x in exclude}
+        picked: list[str] = []
+        rng = self.rng(view, f"{shot.shot_id}:{kind}:pool")
+        for pool in (same, others):
+            fresh = sorted(x for x in seen(pool, kind, min_score) if x.lower() not in taken)
+            rng.shuffle(fresh)
+            for x in fresh:
+                taken.add(x.lower())
+                picked.append(x)
+        return picked

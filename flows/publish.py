@@ -1,0 +1,100 @@
+"""Publish cached stage results into the dataset as shards of one revision, skipping rows already there."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+
+from curation.store import DatasetWriter
+from curation.store.manifest import manifest_path
+from curation.store.query import connect
+from flows.cache import Outcome
+from flows.perception import STAGE_TABLES, RunContext
+from schemas import RejectRecord, VideoRecord
+
+# The table whose (video_id, config hash) pairs tell whether a stage's rows for a video are already published.
+PRIMARY = {"shots": "shots", "asr": "segments", "evidence": "evidence"}
+
+
+def published_keys(dataset: Path, table: str) -> set[tuple[str, str]]:
+    """(video_id, stage config hash) pairs already in `table`."""
+    if not manifest_path(dataset).exists():
+        return set()
+    con = connect(dataset)
+    rows = con.execute(f"SELECT DISTINCT video_id, provenance.config_hash FROM {table}").fetchall()
+    return {(v, h) for v, h in rows}
+
+
+def existing_ids(dataset: Path, table: str, column: str) -> set[str]:
+    """Ids already in `table` (pool rows, tasks and chains are keyed by deterministic ids)."""
+    if not manifest_path(dataset).exists():
+        return set()
+    return {r[0] for r in connect(dataset).execute(f"SELECT DISTINCT {column} FROM {table}").fetchall()}
+
+
+def published_rejects(dataset: Path) -> set[tuple[str, str, str]]:
+    if not manifest_path(dataset).exists():
+        return set()
+    rows = connect(dataset).execute("SELECT DISTINCT stage, reason, coalesce(video_id, path) FROM rejects").fetchall()
+    return {(s, r, k) for s, r, k in rows}
+
+
+def _batches(tables: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """Concatenate small per-video tables into shards of about `rows` rows."""
+    pending: list[pa.Table] = []
+    count = 0
+    for t in tables:
+        if t.num_rows == 0:
+            continue
+        pending.append(t)
+        count += t.num_rows
+        if count >= rows:
+            yield pa.concat_tables(pending)
+            pending, count = [], 0
+    if pending:
+        yield pa.concat_tables(pending)
+
+
+def publish_perception(
+    writer: DatasetWriter,
+    ctx: RunContext,
+    videos: list[VideoRecord],
+    outcomes: dict[tuple[str, str], Outcome],
+    stages: list[str],
+) -> dict[str, int]:
+    """Append every table the run's stages produced for `videos`; returns rows added per table."""
+    added: dict[str, int] = {}
+    shard_rows = ctx.config.run.shard_rows
+    order = sorted(videos, key=lambda v: v.video_id)
+    probe_hash = ctx.config_hash("probe")
+    have = published_keys(ctx.dataset, "videos")
+    rows = [v for v in order if (v.video_id, probe_hash) not in have]
+    added["videos"] = writer.append("videos", rows) if rows else 0
+    for stage in stages:
+        if stage == "probe":
+            continue
+        h = ctx.config_hash(stage)
+        have = published_keys(ctx.dataset, PRIMARY[stage])
+        todo = []
+        for v in order:
+            out = outcomes.get((stage, v.video_id))
+            if out is not None and out.ok and (v.video_id, h) not in have:
+                todo.append(ctx.cache_key(stage, v.video_id))
+        for table in STAGE_TABLES[stage]:
+            parts = (ctx.cache.table(stage, h, key, table) for key in todo)
+            added[table] = sum(writer.append(table, batch) for batch in _batches(parts, shard_rows))
+    return added
+
+
+def publish_rejects(writer: DatasetWriter, ctx: RunContext, rejects: list[RejectRecord]) -> int:
+    have = published_rejects(ctx.dataset)
+    fresh = [r for r in rejects if (r.stage, r.reason, r.video_id or r.path) not in have]
+    fresh.sort(key=lambda r: (r.stage, r.path or "", r.reason))
+    return writer.append("rejects", fresh) if fresh else 0
+
+
+def mark_rejected(video: VideoRecord) -> VideoRecord:
+    return dataclasses.replace(video, status="rejected")

@@ -1,0 +1,41 @@
+"""The table printed at the end of `vidcot curate`."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from flows.curate import RunSummary
+
+
+def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -> None:
+    con = console or Console(stderr=True)
+    t = Table(title=f"curated {dataset} (revision {s.revision})", show_header=True)
+    t.add_column("stage")
+    t.add_column("ran", justify="right")
+    t.add_column("cached", justify="right")
+    t.add_column("cpu-s in stage", justify="right")
+    t.add_column("wall s", justify="right")
+    for stage, wall in s.stage_wall.items():
+        t.add_row(
+            stage,
+            str(s.stage_runs.get(stage, 0)),
+            str(s.cache_hits.get(stage, 0)),
+            f"{s.stage_seconds.get(stage, 0.0):.1f}",
+            f"{wall:.1f}",
+        )
+    con.print(t)
+    con.print(
+        f"videos: {s.inputs} inputs, {s.kept} kept, {sum(s.rejected.values())} rejections; "
+        f"{s.shots} shots, {s.frames} keyframes, {s.speech_minutes:.2f} min of speech; "
+        f"{s.wall_seconds:.1f} s in all"
+    )
+    if s.rejected:
+        r = Table(title="rejections by stage and reason")
+        r.add_column("stage:reason")
+        r.add_column("count", justify="right")
+        for key, n in sorted(s.rejected.items()):
+            r.add_row(key, str(n))
+        con.print(r)
+    added = ", ".join(f"{k} {v}" for k, v in s.rows_added.items() if v)
+    con.print(f"rows added: {added or 'none (everything was already in the dataset)'}")
