@@ -22,7 +22,7 @@ from pydantic import Field
 
 from curation.llm.base import GenRequest, GenResult, LLMBackend
 from curation.llm.factory import LLMConfig, backend_from_config
-from curation.llm.prompts import DRAFT_ANSWER, DRAFT_OBSERVE, SYSTEM_SHORT, combined_hash
+from curation.llm.prompts import DRAFT_ANSWER, DRAFT_HINT, DRAFT_OBSERVE, SYSTEM_SHORT, combined_hash
 from curation.stage import Rejected, Stage, StageConfig
 from curation.textview import fmt_time, question_block, shot_evidence, summarise_evidence, text_view
 from schemas import CotRecord, Message, ShotRecord, TaskRecord, VideoView
@@ -43,6 +43,11 @@ class DraftConfig(StageConfig):
     temperature: float = Field(default=0.0, ge=0)
     seed: int = 0
     max_chars: int = Field(default=1200, ge=64)
+    answer_hint: bool = Field(
+        default=True,
+        description="rationale mode: show the drafting model the silver answer and ask it to explain it "
+        "(small models rarely find the answer alone); false drafts blind, as a harder self-check",
+    )
 
 
 class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
@@ -68,9 +73,16 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
         return [self.backend.model_id] if self.backend is not None else []
 
     @staticmethod
-    def prompt_hash() -> str:
+    def prompt_hash(hinted: bool = False) -> str:
         """Hash of every template drafting uses."""
-        return combined_hash(*DraftStage.PROMPTS)
+        return combined_hash(*DraftStage.PROMPTS, *((DRAFT_HINT,) if hinted else ()))
+
+    def _question(self, task: TaskRecord) -> dict[str, str]:
+        """The question block, with the silver answer as a hint in rationale mode."""
+        block = question_block(task)
+        if self.config.answer_hint:
+            block["question"] += "\n" + DRAFT_HINT.render(answer=hint_text(task))
+        return block
 
     def process(self, item: tuple[TaskRecord, VideoView]) -> CotRecord | Rejected:
         """Draft one chain (prefer `process_batch`: the LLM is much faster on batches)."""
@@ -85,7 +97,7 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
         observe = self.backend.generate(
             [
                 self._request(
-                    DRAFT_OBSERVE.render(view=tv, **question_block(task)), "In shot ", cfg.observe_tokens, ["\n"]
+                    DRAFT_OBSERVE.render(view=tv, **self._question(task)), "In shot ", cfg.observe_tokens, ["\n"]
                 )
                 for (task, _), tv in zip(items, views, strict=True)
             ]
@@ -99,10 +111,15 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
                 continue
             thinks[i] = observation_text(res.text, view, task)
         pending = [i for i in range(len(items)) if out[i] is None]
+        if cfg.answer_hint:
+            # Rationale mode: the chain explains the silver answer, so no second round asks the model for it.
+            for i in pending:
+                out[i] = self._chain(items[i][0], thinks[i], items[i][0].answer)
+            return [o if o is not None else Rejected("llm_error", "no result") for o in out]
         answers = self.backend.generate(
             [
                 self._request(
-                    DRAFT_ANSWER.render(view=views[i], notes=thinks[i], **question_block(items[i][0])),
+                    DRAFT_ANSWER.render(view=views[i], notes=thinks[i], **self._question(items[i][0])),
                     "Answer:",
                     cfg.answer_tokens,
                     stop=["\n"],
@@ -134,12 +151,17 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
         answer = canonical_answer(task.problem_type, raw, task.options)
         if answer is None:
             return Rejected("no_answer", f"cannot read a {task.problem_type} answer from {raw[:80]!r}")
+        return self._chain(task, think, answer)
+
+    def _chain(self, task: TaskRecord, think: str, answer: str) -> CotRecord | Rejected:
+        """The composed chain as a draft `CotRecord`, or `too_long`."""
         text = compose_chain(think, answer)
         if len(text) > self.config.max_chars:
             return Rejected("too_long", f"{len(text)} chars > {self.config.max_chars}")
         assert self.backend is not None
-        prov = self.provenance(prompt_hash=self.prompt_hash())
-        key = f"{task.task_id}|{self.backend.model_id}|{prov.prompt_hash}|{prov.config_hash}"
+        prov = self.provenance(prompt_hash=self.prompt_hash(self.config.answer_hint))
+        # The text is part of the id: a chain drafted again differently is a different chain, never a silent no-op.
+        key = f"{task.task_id}|{self.backend.model_id}|{prov.prompt_hash}|{prov.config_hash}|{text}"
         return CotRecord(
             cot_id=hashlib.sha256(key.encode()).hexdigest()[:16],
             task_id=task.task_id,
@@ -157,6 +179,16 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
             reject_reason=None,
             provenance=prov,
         )
+
+
+def hint_text(task: TaskRecord) -> str:
+    """The silver answer as the drafting model should see it: the full option for multiple choice."""
+    if task.problem_type == "multiple choice" and task.options:
+        letter = task.answer.strip().upper()[:1]
+        for opt in task.options:
+            if opt.strip().upper().startswith(letter + "."):
+                return opt.strip()
+    return task.answer
 
 
 def gen_failure(res: GenResult) -> Rejected | None:

@@ -37,5 +37,20 @@ def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -
         for key, n in sorted(s.rejected.items()):
             r.add_row(key, str(n))
         con.print(r)
-    added = ", ".join(f"{k} {v}" for k, v in s.rows_added.items() if v)
-    con.print(f"rows added: {added or 'none (everything was already in the dataset)'}")
+    syn = s.synthesis
+    if syn is not None:
+        verdicts = ", ".join(f"{k} {v}" for k, v in syn.verdicts.most_common())
+        con.print(
+            f"synthesis: {syn.tasks} tasks, {syn.drafted} drafted chains; verdicts: {verdicts or 'none'}; "
+            f"mean grounding {syn.grounding_draft:.2f} (drafts) → {syn.grounding_accepted:.2f} (accepted)"
+        )
+        if syn.pools:
+            con.print("pools: " + ", ".join(f"{k} {v}" for k, v in syn.pools.items()))
+        cached = ", ".join(f"{k} {v}" for k, v in syn.cached.items())
+        if cached:
+            con.print(f"cached LLM work reused: {cached}")
+    added = {k: v for k, v in s.rows_added.items() if v}
+    if syn is not None:
+        added.update({k: added.get(k, 0) + v for k, v in syn.rows_added.items() if v})
+    text = ", ".join(f"{k} {v}" for k, v in added.items())
+    con.print(f"rows added: {text or 'none (everything was already in the dataset)'}")

@@ -157,7 +157,7 @@ def run_synthesis(
         if "draft" in stages:
             t0 = time.perf_counter()
             draft = DraftStage(cfg.draft, backends.get(cfg.draft.llm))
-            dprov = draft.provenance(prompt_hash=draft.prompt_hash())
+            dprov = draft.provenance(prompt_hash=draft.prompt_hash(cfg.draft.answer_hint))
             model = draft.backend.model_id if draft.backend else "unknown"
 
             def do_draft(idx: list[int]) -> list[CotRecord]:

@@ -216,9 +216,8 @@ def draft_server_reply(body: dict[str, Any]) -> Reply:
 def test_draft_composes_tags_and_maps_failures_to_reason_codes(chat_server):  # noqa: F811
     server = chat_server(draft_server_reply)
     backend = OpenAIBackend(server.base_url, "drafter", timeout_s=0.5, max_retries=1, backoff_s=0.01)
-    stage = DraftStage(
-        DraftConfig(llm=LLMConfig(backend="openai", base_url=server.base_url, model="drafter")), backend=backend
-    )
+    cfg = LLMConfig(backend="openai", base_url=server.base_url, model="drafter")
+    stage = DraftStage(DraftConfig(llm=cfg, answer_hint=False), backend=backend)
     view = make_view()
 
     def task(q: str, ptype: str = "free-form") -> TaskRecord:
@@ -244,6 +243,24 @@ def test_draft_composes_tags_and_maps_failures_to_reason_codes(chat_server):  # 
     # the drafted chain goes through refinement and stays grounded
     (refined,) = RefineStage(RefineConfig(llm=None)).process_batch([(mc, MC, view)])
     assert isinstance(refined, CotRecord) and refined.grounding == 1.0
+
+
+def test_rationale_mode_shows_the_silver_answer_and_keeps_it(chat_server):  # noqa: F811
+    prompts: list[str] = []
+
+    def reply(body: dict[str, Any]) -> Reply:
+        prompts.append(last_user(body))
+        return draft_server_reply(body)
+
+    server = chat_server(reply)
+    backend = OpenAIBackend(server.base_url, "drafter", timeout_s=2, max_retries=0)
+    cfg = LLMConfig(backend="openai", base_url=server.base_url, model="drafter")
+    stage = DraftStage(DraftConfig(llm=cfg), backend=backend)
+    (mc,) = stage.process_batch([(MC, make_view())])
+    assert isinstance(mc, CotRecord) and mc.predicted_answer == MC.answer
+    assert mc.draft.endswith(f"<answer>{MC.answer}</answer>")
+    assert len(prompts) == 1 and "The correct answer is B. car." in prompts[0]  # one round: no answer question
+    assert mc.provenance is not None and mc.provenance.prompt_hash == DraftStage.prompt_hash(hinted=True)
 
 
 @pytest.mark.parametrize(

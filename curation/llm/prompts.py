@@ -87,6 +87,14 @@ REFINE_REWRITE = PromptTemplate(
     ),
 )
 
+# Rationale mode (STaR-style rationalisation): the drafting model is told the silver answer and asked to explain
+# it from the video; refinement and the verifier still check every claim and the final answer.
+DRAFT_HINT = PromptTemplate(
+    name="draft_hint",
+    version=1,
+    text="(The correct answer is {answer}. Explain it from what the video shows.)",
+)
+
 SYSTEM_SHORT = PromptTemplate(
     name="system_short",
     version=1,
@@ -99,5 +107,6 @@ ALL_TEMPLATES: tuple[PromptTemplate, ...] = (
     DRAFT_OBSERVE,
     DRAFT_ANSWER,
     REFINE_REWRITE,
+    DRAFT_HINT,
     SYSTEM_SHORT,
 )
