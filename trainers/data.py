@@ -1,0 +1,93 @@
+"""The curated pools as training data: `sft` as prompt/completion chats, `rl` as prompts with verifiable columns.
+
+Shards are read where they lie (``Dataset(root).files(table)`` → ``datasets.load_dataset("parquet", ...)``): no
+export step, and ``streaming=True`` reads pools larger than memory shard by shard.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+
+from curation.store import Dataset
+from trainers.prompts import strip_subtitles
+
+log = logging.getLogger(__name__)
+
+RL_COLUMNS = ["sample_id", "split", "problem_type", "prompt", "solution", "options", "difficulty"]
+
+
+def shard_files(data: Path | str, table: str) -> list[str]:
+    """The table's shard paths; ValueError when the dataset has none (the pool was never built)."""
+    files = [str(p) for p in Dataset(data).files(table)]
+    if not files:
+        raise ValueError(f"dataset {data} has no {table!r} shards; build the pools first")
+    return files
+
+
+def _plain_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
+
+
+def sft_example(row: dict[str, Any], subtitles: bool = True) -> dict[str, Any]:
+    """One ``sft`` row as a conversational prompt/completion pair: everything before the last assistant turn is
+    the prompt, that turn the completion (so ``completion_only_loss`` puts the loss on it alone)."""
+    messages = _plain_messages(row["messages"])
+    last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=None)
+    if last is None:
+        raise ValueError(f"sft row {row.get('sample_id')!r} has no assistant turn")
+    prompt = messages[:last]
+    return {
+        "prompt": prompt if subtitles else strip_subtitles(prompt),
+        "completion": [messages[last]],
+    }
+
+
+def load_sft(data: Path | str, split: str = "train", streaming: bool = False, subtitles: bool = True) -> Any:
+    """The ``sft`` pool's ``split`` rows as a ``datasets`` (Iterable)Dataset with ``prompt``/``completion``."""
+    from datasets import load_dataset
+
+    ds = load_dataset("parquet", data_files=shard_files(data, "sft"), split="train", streaming=streaming)
+    columns = list(ds.column_names or [])
+    ds = ds.filter(lambda r: r["split"] == split)
+    return ds.map(lambda r: sft_example(r, subtitles), remove_columns=columns)
+
+
+def rl_example(row: dict[str, Any], subtitles: bool = True) -> dict[str, Any]:
+    """One ``rl`` row with the columns reward functions read (``solution``, ``problem_type``, ``options``,
+    ``difficulty``, ``sample_id``) and a plain message-list ``prompt``."""
+    prompt = _plain_messages(row["prompt"])
+    return {
+        "prompt": prompt if subtitles else strip_subtitles(prompt),
+        "solution": row["solution"],
+        "problem_type": row["problem_type"],
+        "options": list(row.get("options") or []),
+        "difficulty": float(row["difficulty"]) if row.get("difficulty") is not None else 0.5,
+        "sample_id": row["sample_id"],
+    }
+
+
+def load_rl(data: Path | str, split: str = "train", subtitles: bool = True, streaming: bool = False) -> Any:
+    """The ``rl`` pool's ``split`` rows as a ``datasets`` Dataset for ``GRPOTrainer``."""
+    from datasets import load_dataset
+
+    ds = load_dataset("parquet", data_files=shard_files(data, "rl"), split="train", streaming=streaming)
+    columns = list(ds.column_names or [])
+    ds = ds.filter(lambda r: r["split"] == split)
+    return ds.map(lambda r: rl_example(r, subtitles), remove_columns=columns)
+
+
+def rl_rows(data: Path | str, split: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """The ``rl`` pool's ``split`` rows as plain dicts (Arrow filter; for eval, which needs no HF cache)."""
+    shard_files(data, "rl")
+    table = Dataset(data).read("rl", columns=RL_COLUMNS)
+    table = table.filter(pc.equal(table["split"], split))
+    if limit is not None:
+        table = table.slice(0, limit)
+    rows = [rl_example(r) for r in table.to_pylist()]
+    if not rows:
+        raise ValueError(f"dataset {data} has no {split!r} rows in the rl pool")
+    return rows
