@@ -76,7 +76,8 @@ lint: venv
 	$(VENV)/bin/mypy
 
 bench: setup
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/perception.py
+	$(PY) benchmarks/llm_throughput.py
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache .mypy_cache

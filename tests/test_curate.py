@@ -22,7 +22,18 @@ GOOD = ("cuts_narrated.mp4", "no_audio.mp4", "onscreen_text.mp4")
 
 
 def curate(*args: str | Path, **kw: object) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "flows.cli", "curate", *map(str, args), "--no-progress", "--json"]
+    """The perception half of `vidcot curate` (synthesis has its own end-to-end test)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "flows.cli",
+        "curate",
+        *map(str, args),
+        "--until",
+        "evidence",
+        "--no-progress",
+        "--json",
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600, **kw)  # type: ignore[call-overload]
 
 
@@ -123,7 +134,18 @@ def test_sigkill_then_rerun_equals_uninterrupted(
     good_dir: Path, reference: tuple[Path, dict, float], tmp_path: Path
 ) -> None:
     out = tmp_path / "ds"
-    cmd = [sys.executable, "-m", "flows.cli", "curate", str(good_dir), "--out", str(out), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "flows.cli",
+        "curate",
+        str(good_dir),
+        "--out",
+        str(out),
+        "--until",
+        "evidence",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     # Kill once the ASR stage has finished its first video: shots are done, the rest is in flight.

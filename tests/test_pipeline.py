@@ -1,0 +1,82 @@
+"""The whole pipeline on a few sample clips: perception, then tasks → draft → refine → verify → pools."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from curation.store import Dataset
+from curation.store.query import connect
+from schemas import from_arrow
+from trainers.rewards import answer_score, parse_completion
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+CLIPS = ("cuts_narrated.mp4", "onscreen_text.mp4", "shapes.mp4", "no_audio.mp4")
+SMALL = """
+tasks: {max_per_video: 1}
+difficulty: {k: 2, max_new_tokens: 32}
+"""
+
+
+@pytest.fixture(scope="module")
+def curated(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    work = tmp_path_factory.mktemp("pipeline")
+    for name in CLIPS:
+        shutil.copy(samples_dir / name, work / name)
+    cfg = work / "small.yaml"
+    cfg.write_text(SMALL)
+    out = work / "ds"
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "curate", str(work), "--out", str(out), "--config", str(cfg),
+         "--no-progress", "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_pools_are_filled(curated: tuple[Path, dict]) -> None:
+    out, summary = curated
+    ds = Dataset(out)
+    for table in ("tasks", "cot", "sft", "rl", "pairs", "negatives"):
+        assert ds.rows(table) > 0, table
+    syn = summary["synthesis"]
+    assert syn["pools"]["sft"] == ds.rows("sft") and syn["verdicts"]["accepted"] >= 1
+
+
+def test_every_sft_answer_is_fully_correct(curated: tuple[Path, dict]) -> None:
+    ds = Dataset(curated[0])
+    tasks = {t.task_id: t for t in from_arrow("tasks", ds.read("tasks"))}
+    for row in from_arrow("sft", ds.read("sft")):
+        assert [m.role for m in row.messages] == ["system", "user", "assistant"]
+        parsed = parse_completion(row.messages[-1].content)
+        task = tasks[row.task_id]
+        assert parsed.well_formed
+        assert answer_score(parsed.answer, task.answer, task.problem_type, task.options) == 1.0
+
+
+def test_no_video_in_two_splits(curated: tuple[Path, dict]) -> None:
+    con = connect(curated[0])
+    rows = con.execute(
+        """SELECT video_id, count(DISTINCT split) FROM (
+               SELECT video_id, split FROM sft UNION ALL SELECT video_id, split FROM rl
+               UNION ALL SELECT video_id, split FROM tasks UNION ALL SELECT video_id, split FROM pairs)
+           GROUP BY video_id HAVING count(DISTINCT split) > 1"""
+    ).fetchall()
+    assert rows == []
+
+
+def test_every_chain_keeps_draft_and_verdict(curated: tuple[Path, dict]) -> None:
+    con = connect(curated[0])
+    bad = con.execute("SELECT count(*) FROM cot WHERE NOT accepted AND reject_reason IS NULL").fetchone()
+    assert bad == (0,)
+    accepted = con.execute("SELECT count(*), min(grounding) FROM cot WHERE accepted").fetchone()
+    assert accepted is not None and accepted[0] >= 1 and accepted[1] >= 0.5
+    # refined text sits beside the draft for every chain that passed refinement
+    assert con.execute("SELECT count(*) FROM cot WHERE accepted AND refined IS NULL").fetchone() == (0,)
