@@ -64,6 +64,8 @@ demo: setup
 	@echo "Dataset written to out/demo. Try:"
 	@echo '  $(VENV)/bin/vidcot query out/demo "SELECT status, count(*) AS videos FROM videos GROUP BY status"'
 	@echo '  $(VENV)/bin/vidcot query out/demo "SELECT stage, reason, count(*) FROM rejects GROUP BY ALL"'
+	@echo '  $(VENV)/bin/vidcot query out/demo "SELECT split, problem_type, count(*) FROM sft GROUP BY ALL ORDER BY ALL"'
+	@echo '  $(VENV)/bin/vidcot query out/demo "SELECT coalesce(reject_reason, '"'"'accepted'"'"') AS verdict, count(*) FROM cot GROUP BY 1"'
 
 test: setup
 	$(PY) -m pytest -q --timeout 900

@@ -92,7 +92,7 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
         results = self.backend.generate(requests) if requests else []
         failed = Counter(r.error for r in results if r.error is not None)
         if failed:
-            log.warning("difficulty: %d of %d policy samples failed (%s)", sum(failed.values()), len(results),
+            log.info("difficulty: %d of %d policy samples failed (%s)", sum(failed.values()), len(results),
                         ", ".join(f"{k} ×{v}" for k, v in failed.most_common()))  # fmt: skip
         out = []
         for n, task in enumerate(tasks):

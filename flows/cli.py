@@ -14,6 +14,9 @@ from flows.errors import UserError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# Model loading bars ("Loading weights") are noise beside vidcot's own per-stage progress bars.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 # Each module exposes register(subparsers); the order here is the order in `vidcot --help`.
 COMMANDS = [

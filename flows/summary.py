@@ -24,6 +24,11 @@ def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -
             f"{s.stage_seconds.get(stage, 0.0):.1f}",
             f"{wall:.1f}",
         )
+    if s.synthesis is not None:
+        for stage, wall in s.synthesis.stage_wall.items():
+            per_item = stage in ("draft", "refine", "difficulty")
+            ran = str(s.synthesis.ran.get(stage, 0)) if per_item else "all"
+            t.add_row(stage, ran, str(s.synthesis.cached.get(stage, 0)), "", f"{wall:.1f}")
     con.print(t)
     con.print(
         f"videos: {s.inputs} inputs, {s.kept} kept, {sum(s.rejected.values())} rejections; "

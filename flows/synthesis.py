@@ -44,6 +44,7 @@ class SynthesisSummary:
     tasks: int = 0
     drafted: int = 0
     cached: Counter[str] = field(default_factory=Counter)
+    ran: Counter[str] = field(default_factory=Counter)  # items computed (not cached) by the per-task stages
     verdicts: Counter[str] = field(default_factory=Counter)
     grounding_draft: float = 0.0
     grounding_accepted: float = 0.0
@@ -57,6 +58,7 @@ class SynthesisSummary:
             "tasks": self.tasks,
             "drafted": self.drafted,
             "cached": dict(self.cached),
+            "ran": dict(self.ran),
             "verdicts": dict(self.verdicts),
             "grounding_draft_mean": round(self.grounding_draft, 4),
             "grounding_accepted_mean": round(self.grounding_accepted, 4),
@@ -113,6 +115,7 @@ def _cached_per_task(
         else:
             misses.append(i)
     tick(len(keys) - len(misses))
+    summary.ran[stage] += len(misses)
     for part in chunks(misses, batch):
         t0 = time.perf_counter()
         rows = compute(list(part))
@@ -203,7 +206,9 @@ def run_synthesis(
         if "verify" in stages and cots:
             t0 = time.perf_counter()
             verify = VerifyStage(cfg.verify)
-            verify.remember(from_arrow("cot", _read_existing(ctx, "cot")))
+            # Chains of earlier runs count for near-duplicates, but a chain is never a duplicate of itself.
+            current = {c.cot_id for c in cots}
+            verify.remember(c for c in from_arrow("cot", _read_existing(ctx, "cot")) if c.cot_id not in current)
             pairs_in = [(c, by_task[c.task_id]) for c in cots]
             samples = None
             if cfg.verify.self_consistency > 0:
@@ -295,6 +300,7 @@ def _difficulties(
         )
         summary.cached["difficulty"] += 1
     tick(len(tasks) - len(misses))
+    summary.ran["difficulty"] += len(misses)
     for part in chunks(misses, max(1, ctx.config.run.llm_batch // stage.config.k)):
         for d in stage.estimate(list(part), views):
             stats = {"samples": d.samples, "correct": d.correct, "errors": d.errors, "difficulty": d.difficulty}

@@ -15,7 +15,7 @@ from trainers.config import GrpoSettings
 from trainers.data import load_rl
 from trainers.models import load_model, resolve_model, set_threads
 from trainers.rewards import build_rewards
-from trainers.runs import dataset_ref, windows, write_record
+from trainers.runs import cpu_aware_args, dataset_ref, windows, write_record
 from trainers.sft import check_output, lora_config, save_final
 from trainers.variants import TemporalContrastReward, make_trainer_class
 
@@ -65,27 +65,14 @@ def train_grpo(data: Path | str, out: Path | str, settings: GrpoSettings, resume
     )
     funcs, weights = reward_setup(settings)
     args = GRPOConfig(
-        output_dir=str(out),
-        max_steps=settings.max_steps,
-        per_device_train_batch_size=settings.batch_size,
-        gradient_accumulation_steps=settings.grad_accum,
+        **cpu_aware_args(settings, out),
         num_generations=settings.num_generations,
         max_completion_length=settings.max_completion_length,
         temperature=settings.temperature,
-        learning_rate=settings.learning_rate,
         beta=settings.beta,
         loss_type=settings.loss_type,
         scale_rewards=settings.scale_rewards,
         reward_weights=weights,
-        save_steps=settings.save_steps,
-        save_total_limit=settings.save_total_limit,
-        logging_steps=settings.logging_steps,
-        seed=settings.seed,
-        use_cpu=not torch.cuda.is_available(),
-        bf16=False,
-        gradient_checkpointing=False,
-        activation_checkpointing=False,
-        report_to="none",
         dataloader_num_workers=0,
     )
     trainer = make_trainer_class()(

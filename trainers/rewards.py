@@ -42,16 +42,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-PROBLEM_TYPES = (
-    "multiple choice",
-    "numerical",
-    "OCR",
-    "free-form",
-    "regression",
-    "span",
-    "ordering",
-    "box",
-)
+from schemas import PROBLEM_TYPES
 
 # ----------------------------------------------------------------------------------------------------
 # Parsing completions

@@ -49,3 +49,28 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def cpu_aware_args(settings: Any, out: Path) -> dict[str, Any]:
+    """TrainingArguments shared by the SFT and GRPO configs: step budget, saving, logging and CPU-friendly switches.
+
+    SFTConfig and GRPOConfig default to bf16 and gradient checkpointing; on a CPU both only slow training down.
+    """
+    import torch
+
+    return {
+        "output_dir": str(out),
+        "max_steps": settings.max_steps,
+        "per_device_train_batch_size": settings.batch_size,
+        "gradient_accumulation_steps": settings.grad_accum,
+        "learning_rate": settings.learning_rate,
+        "save_steps": settings.save_steps,
+        "save_total_limit": settings.save_total_limit,
+        "logging_steps": settings.logging_steps,
+        "seed": settings.seed,
+        "use_cpu": not torch.cuda.is_available(),
+        "bf16": False,
+        "gradient_checkpointing": False,
+        "activation_checkpointing": False,
+        "report_to": "none",
+    }

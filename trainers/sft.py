@@ -18,7 +18,7 @@ from typing import Any
 from trainers.config import LoraSettings, SftSettings
 from trainers.data import load_sft
 from trainers.models import FINAL, latest_checkpoint, load_model, resolve_model, set_threads
-from trainers.runs import dataset_ref, windows, write_record
+from trainers.runs import cpu_aware_args, dataset_ref, windows, write_record
 
 log = logging.getLogger(__name__)
 
@@ -80,24 +80,11 @@ def train_sft(data: Path | str, out: Path | str, settings: SftSettings, resume: 
     model, tokenizer = load_model(model_dir)
     train = load_sft(data, settings.split, streaming=settings.streaming, subtitles=settings.subtitles)
     args = SFTConfig(
-        output_dir=str(out),
-        max_steps=settings.max_steps,
+        **cpu_aware_args(settings, out),
         num_train_epochs=settings.epochs,
-        per_device_train_batch_size=settings.batch_size,
-        gradient_accumulation_steps=settings.grad_accum,
-        learning_rate=settings.learning_rate,
         warmup_steps=settings.warmup,
         max_length=settings.max_length,
         completion_only_loss=True,
-        save_steps=settings.save_steps,
-        save_total_limit=settings.save_total_limit,
-        logging_steps=settings.logging_steps,
-        seed=settings.seed,
-        use_cpu=not torch.cuda.is_available(),
-        bf16=False,  # SFTConfig defaults to bf16 and checkpointing; both only slow a CPU down
-        gradient_checkpointing=False,
-        activation_checkpointing=False,
-        report_to="none",
         dataloader_num_workers=0,
         save_only_model=False,
     )
