@@ -167,8 +167,8 @@ def curate_flow(
                 bar = progress.add_task(stage, total=len(todo), note="")
                 t0 = time.perf_counter()
                 task_ = perceive_task.with_options(timeout_seconds=config.run.timeouts.get(stage))
-                futs = {task_.submit(stage, v, ctx): v.video_id for v in todo}
-                done = _drain(futs, stage, progress, bar)
+                stage_futs: dict[PrefectFuture[Any], str] = {task_.submit(stage, v, ctx): v.video_id for v in todo}
+                done = _drain(stage_futs, stage, progress, bar)
                 summary.stage_wall[stage] = time.perf_counter() - t0
                 for vid, out in done.items():
                     outcomes[(stage, vid)] = out
@@ -228,6 +228,6 @@ def run_curate(
     paths: list[Path], dataset: Path, config: CurateConfig, until: str = "pools", show_progress: bool = True
 ) -> RunSummary:
     """Run the flow on a thread pool sized by `config.run.workers`."""
-    runner = ThreadPoolTaskRunner(max_workers=config.run.workers)
+    runner: Any = ThreadPoolTaskRunner(max_workers=config.run.workers)
     flow_ = curate_flow.with_options(task_runner=runner)
     return flow_([str(p) for p in paths], str(dataset), config, until, show_progress)

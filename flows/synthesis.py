@@ -154,7 +154,7 @@ def run_synthesis(
     summary.tasks = len(tasks)
     bar("tasks", 1)(1)
     wall["tasks"] = time.perf_counter() - t0
-    published = {"tasks": tasks}
+    published: dict[str, list[Any]] = {"tasks": tasks}
     cots: list[CotRecord] = []
     try:
         if "draft" in stages:
