@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,3 +30,33 @@ def samples_dir() -> Path:
 @pytest.fixture
 def dataset_dir(tmp_path: Path) -> Path:
     return tmp_path / "ds"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+PIPELINE_CLIPS = ("cuts_narrated.mp4", "onscreen_text.mp4", "shapes.mp4", "no_audio.mp4")
+PIPELINE_CONFIG = """
+tasks: {max_per_video: 1}
+difficulty: {k: 2, max_new_tokens: 32}
+"""
+
+
+@pytest.fixture(scope="session")
+def pipeline_dataset(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A dataset curated end to end (perception and synthesis) from four sample clips, and the run's JSON summary.
+
+    Built once per test session through the real CLI; shared by every test that needs pools, so treat it as
+    read-only (copy it before writing to it).
+    """
+    work = tmp_path_factory.mktemp("pipeline")
+    for name in PIPELINE_CLIPS:
+        shutil.copy(samples_dir / name, work / name)
+    cfg = work / "small.yaml"
+    cfg.write_text(PIPELINE_CONFIG)
+    out = work / "ds"
+    proc = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "curate", str(work), "--out", str(out), "--config", str(cfg),
+         "--no-progress", "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, json.loads(proc.stdout.strip().splitlines()[-1])

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,29 +12,11 @@ from schemas import from_arrow
 from trainers.rewards import answer_score, parse_completion
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[1]
-CLIPS = ("cuts_narrated.mp4", "onscreen_text.mp4", "shapes.mp4", "no_audio.mp4")
-SMALL = """
-tasks: {max_per_video: 1}
-difficulty: {k: 2, max_new_tokens: 32}
-"""
 
 
 @pytest.fixture(scope="module")
-def curated(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    work = tmp_path_factory.mktemp("pipeline")
-    for name in CLIPS:
-        shutil.copy(samples_dir / name, work / name)
-    cfg = work / "small.yaml"
-    cfg.write_text(SMALL)
-    out = work / "ds"
-    proc = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "curate", str(work), "--out", str(out), "--config", str(cfg),
-         "--no-progress", "--json"],
-        capture_output=True, text=True, cwd=ROOT, timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out, json.loads(proc.stdout.strip().splitlines()[-1])
+def curated(pipeline_dataset: tuple[Path, dict]) -> tuple[Path, dict]:
+    return pipeline_dataset
 
 
 def test_pools_are_filled(curated: tuple[Path, dict]) -> None:
