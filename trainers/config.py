@@ -57,6 +57,7 @@ class SftSettings:
     threads: int = field(default_factory=default_threads)
     streaming: bool = False  # stream shards instead of loading the pool into memory (needs max_steps)
     subtitles: bool = True  # False: cut the transcript block out of every prompt
+    images: int = 4  # keyframes per row for vision-language models (text-only models ignore it)
     lora: LoraSettings = field(default_factory=LoraSettings)
 
 
@@ -107,6 +108,7 @@ class GrpoSettings:
     seed: int = 0
     threads: int = field(default_factory=default_threads)
     subtitles: bool = True
+    images: int = 4  # keyframes per prompt for vision-language models (text-only models ignore it)
     lora: LoraSettings = field(default_factory=LoraSettings)
     rewards: RewardConfig = field(default_factory=RewardConfig)
     temporal: TemporalSettings = field(default_factory=TemporalSettings)
@@ -138,6 +140,7 @@ class EvalSettings:
     batch_size: int = 8
     max_new_tokens: int = 192
     subtitles: str = "both"  # with | without | both
+    images: int = 4  # keyframes per item for vision-language models (text-only models ignore it)
     threads: int = field(default_factory=default_threads)
     seed: int = 0
 

@@ -17,7 +17,7 @@ from trainers.prompts import strip_subtitles
 
 log = logging.getLogger(__name__)
 
-RL_COLUMNS = ["sample_id", "split", "problem_type", "prompt", "solution", "options", "difficulty"]
+RL_COLUMNS = ["sample_id", "video_id", "split", "problem_type", "prompt", "solution", "options", "difficulty"]
 
 
 def shard_files(data: Path | str, table: str) -> list[str]:
@@ -46,14 +46,32 @@ def sft_example(row: dict[str, Any], subtitles: bool = True) -> dict[str, Any]:
     }
 
 
-def load_sft(data: Path | str, split: str = "train", streaming: bool = False, subtitles: bool = True) -> Any:
-    """The ``sft`` pool's ``split`` rows as a ``datasets`` (Iterable)Dataset with ``prompt``/``completion``."""
+def _with_images(data: Path | str, images: int, make: Any) -> Any:
+    """``make(row)`` plus, when ``images`` > 0, an ``images`` column of up to that many keyframes of the row's video
+    (for vision-language models; see trainers/vision.py)."""
+    if images <= 0:
+        return make
+    from trainers.vision import KeyframeImages
+
+    frames = KeyframeImages(data, images)
+
+    def example(row: dict[str, Any]) -> dict[str, Any]:
+        return {**make(row), "images": frames.for_row(row["video_id"], row.get("keyframe_ids"))}
+
+    return example
+
+
+def load_sft(
+    data: Path | str, split: str = "train", streaming: bool = False, subtitles: bool = True, images: int = 0
+) -> Any:
+    """The ``sft`` pool's ``split`` rows as a ``datasets`` (Iterable)Dataset with ``prompt``/``completion`` (and
+    ``images``: up to ``images`` keyframes per row, for vision-language models)."""
     from datasets import load_dataset
 
     ds = load_dataset("parquet", data_files=shard_files(data, "sft"), split="train", streaming=streaming)
     columns = list(ds.column_names or [])
     ds = ds.filter(lambda r: r["split"] == split)
-    return ds.map(lambda r: sft_example(r, subtitles), remove_columns=columns)
+    return ds.map(_with_images(data, images, lambda r: sft_example(r, subtitles)), remove_columns=columns)
 
 
 def rl_example(row: dict[str, Any], subtitles: bool = True) -> dict[str, Any]:
@@ -67,17 +85,20 @@ def rl_example(row: dict[str, Any], subtitles: bool = True) -> dict[str, Any]:
         "options": list(row.get("options") or []),
         "difficulty": float(row["difficulty"]) if row.get("difficulty") is not None else 0.5,
         "sample_id": row["sample_id"],
+        "video_id": row.get("video_id", ""),
     }
 
 
-def load_rl(data: Path | str, split: str = "train", subtitles: bool = True, streaming: bool = False) -> Any:
-    """The ``rl`` pool's ``split`` rows as a ``datasets`` Dataset for ``GRPOTrainer``."""
+def load_rl(
+    data: Path | str, split: str = "train", subtitles: bool = True, streaming: bool = False, images: int = 0
+) -> Any:
+    """The ``rl`` pool's ``split`` rows as a ``datasets`` Dataset for ``GRPOTrainer`` (``images`` as in load_sft)."""
     from datasets import load_dataset
 
     ds = load_dataset("parquet", data_files=shard_files(data, "rl"), split="train", streaming=streaming)
     columns = list(ds.column_names or [])
     ds = ds.filter(lambda r: r["split"] == split)
-    return ds.map(lambda r: rl_example(r, subtitles), remove_columns=columns)
+    return ds.map(_with_images(data, images, lambda r: rl_example(r, subtitles)), remove_columns=columns)
 
 
 def rl_rows(data: Path | str, split: str, limit: int | None = None) -> list[dict[str, Any]]:

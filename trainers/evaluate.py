@@ -18,7 +18,7 @@ from typing import Any
 
 from trainers.config import EvalSettings
 from trainers.data import rl_rows
-from trainers.models import load_model, resolve_model, set_threads
+from trainers.models import load_model, resolve_model, set_threads, text_tokenizer
 from trainers.prompts import strip_subtitles
 from trainers.rewards import (
     answer_score,
@@ -30,6 +30,7 @@ from trainers.rewards import (
     parse_span,
     temporal_iou,
 )
+from trainers.vision import KeyframeImages, is_vision_model
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +39,23 @@ IOU_THRESHOLDS = (0.3, 0.5, 0.7)
 
 def generate(
     model: Any,
-    tokenizer: Any,
+    processing: Any,
     prompts: Sequence[list[dict[str, str]]],
     settings: EvalSettings,
+    images: Sequence[list[Any]] | None = None,
 ) -> tuple[list[list[str]], list[int]]:
     """K completions per prompt (greedy when K = 1) and the generated token count per prompt (all K).
 
-    Prompts are sorted by length and batched with left padding, so batches waste little on padding.
+    ``processing`` is a tokenizer, or a vision-language model's processor; ``images`` (one list per prompt) go to
+    the processor with an image placeholder per image in the user turn. Prompts are sorted by length and batched
+    with left padding, so batches waste little on padding.
     """
     import torch
 
-    texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
+    tokenizer = text_tokenizer(processing)
+    if images is not None:
+        prompts = [with_image_parts(p, len(imgs)) for p, imgs in zip(prompts, images, strict=True)]
+    texts = [processing.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     outputs: list[list[str]] = [[] for _ in prompts]
     tokens = [0] * len(prompts)
@@ -58,7 +65,11 @@ def generate(
     model.eval()
     for start in range(0, len(order), settings.batch_size):
         idx = order[start : start + settings.batch_size]
-        enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
+        batch = [texts[i] for i in idx]
+        if images is not None:
+            enc = processing(text=batch, images=[images[i] for i in idx], return_tensors="pt", padding=True)
+        else:
+            enc = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False)
         decoding = (
             {"do_sample": True, "temperature": settings.temperature, "top_p": 1.0} if k > 1 else {"do_sample": False}
         )
@@ -146,10 +157,31 @@ def score(items: Sequence[dict[str, Any]], completions: Sequence[Sequence[str]])
     return out
 
 
-def evaluate_condition(model: Any, tokenizer: Any, items: list[dict[str, Any]], settings: EvalSettings) -> dict:
-    """Generate and score one condition (the items' prompts as given)."""
+def with_image_parts(prompt: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """The prompt with ``n`` image placeholders before the text of its first user turn (chat-template form)."""
+    out: list[dict[str, Any]] = []
+    placed = n == 0
+    for m in prompt:
+        if not placed and m["role"] == "user":
+            parts = [{"type": "image"}] * n + [{"type": "text", "text": m["content"]}]
+            out.append({"role": "user", "content": parts})
+            placed = True
+        else:
+            out.append(m)
+    return out
+
+
+def evaluate_condition(
+    model: Any,
+    processing: Any,
+    items: list[dict[str, Any]],
+    settings: EvalSettings,
+    frames: KeyframeImages | None = None,
+) -> dict:
+    """Generate and score one condition (the items' prompts as given; keyframes too when ``frames`` is given)."""
     started = time.perf_counter()
-    completions, tokens = generate(model, tokenizer, [it["prompt"] for it in items], settings)
+    images = [frames.for_row(it["video_id"]) for it in items] if frames is not None else None
+    completions, tokens = generate(model, processing, [it["prompt"] for it in items], settings, images)
     seconds = time.perf_counter() - started
     metrics = score(items, completions)
     metrics["tokens_per_item"] = statistics.fmean(tokens)
@@ -174,19 +206,21 @@ def evaluate(model_spec: str | None, data: Path | str, settings: EvalSettings) -
     torch.manual_seed(settings.seed)
     items = rl_rows(data, settings.split, settings.limit)
     path = resolve_model(model_spec)
-    model, tokenizer = load_model(path)
+    model, processing = load_model(path)
+    frames = KeyframeImages(data, settings.images) if is_vision_model(path) and settings.images > 0 else None
     conditions: dict[str, Any] = {}
     if settings.subtitles in ("with", "both"):
-        conditions["with_subtitles"] = evaluate_condition(model, tokenizer, items, settings)
+        conditions["with_subtitles"] = evaluate_condition(model, processing, items, settings, frames)
     if settings.subtitles in ("without", "both"):
         stripped = [{**it, "prompt": strip_subtitles(it["prompt"])} for it in items]
-        conditions["without_subtitles"] = evaluate_condition(model, tokenizer, stripped, settings)
+        conditions["without_subtitles"] = evaluate_condition(model, processing, stripped, settings, frames)
     first = next(iter(conditions.values()))
     return {
         "model": str(path),
         "data": str(data),
         "split": settings.split,
         "samples": settings.samples,
+        "images_per_item": settings.images if frames is not None else 0,
         "format_rate": first["format_rate"],
         "accuracy": first["accuracy"],
         "reward": first["reward"],

@@ -13,11 +13,12 @@ from typing import Any
 
 from trainers.config import GrpoSettings
 from trainers.data import load_rl
-from trainers.models import load_model, resolve_model, set_threads
+from trainers.models import load_model, resolve_model, set_threads, text_tokenizer
 from trainers.rewards import build_rewards
 from trainers.runs import cpu_aware_args, dataset_ref, windows, write_record
 from trainers.sft import check_output, lora_config, save_final
 from trainers.variants import TemporalContrastReward, make_trainer_class
+from trainers.vision import is_vision_model
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,11 @@ def train_grpo(data: Path | str, out: Path | str, settings: GrpoSettings, resume
     torch.manual_seed(settings.seed)
     model_dir = resolve_model(settings.model)
     model, tokenizer = load_model(model_dir)
+    images = settings.images if is_vision_model(model_dir) else 0
     train = drop_long_prompts(
-        load_rl(data, settings.split, subtitles=settings.subtitles), tokenizer, settings.max_prompt_length
+        load_rl(data, settings.split, subtitles=settings.subtitles, images=images),
+        text_tokenizer(tokenizer),
+        settings.max_prompt_length,
     )
     funcs, weights = reward_setup(settings)
     args = GRPOConfig(

@@ -43,22 +43,34 @@ def _is_model_dir(path: Path) -> bool:
 
 
 def load_model(path: Path, dtype: Any = None) -> tuple[Any, Any]:
-    """Model and tokenizer from a directory (fp32 by default; bf16 is slower on CPUs). A LoRA adapter is loaded
-    on its base model and merged, so callers always get a plain model."""
+    """Model and its processing class from a directory (fp32 by default; bf16 is slower on CPUs): a tokenizer for
+    a causal LM, a processor (tokenizer + image processor) for a vision-language model. A LoRA adapter is loaded on
+    its base model and merged, so callers always get a plain model."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
+
+    from trainers.vision import is_vision_model
 
     dtype = dtype or torch.float32
+    vision = is_vision_model(path)
     if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
         from peft import AutoPeftModelForCausalLM
 
         model = AutoPeftModelForCausalLM.from_pretrained(path, dtype=dtype).merge_and_unload()
+    elif vision:
+        model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype)
     else:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    processing = AutoProcessor.from_pretrained(path) if vision else AutoTokenizer.from_pretrained(path)
+    tokenizer = text_tokenizer(processing)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return model, tokenizer
+    return model, processing
+
+
+def text_tokenizer(processing: Any) -> Any:
+    """The tokenizer inside a processor, or the tokenizer itself."""
+    return getattr(processing, "tokenizer", processing)
 
 
 def set_threads(n: int) -> None:

@@ -19,6 +19,7 @@ from trainers.config import LoraSettings, SftSettings
 from trainers.data import load_sft
 from trainers.models import FINAL, latest_checkpoint, load_model, resolve_model, set_threads
 from trainers.runs import cpu_aware_args, dataset_ref, windows, write_record
+from trainers.vision import is_vision_model
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,8 @@ def train_sft(data: Path | str, out: Path | str, settings: SftSettings, resume: 
     torch.manual_seed(settings.seed)
     model_dir = resolve_model(settings.model)
     model, tokenizer = load_model(model_dir)
-    train = load_sft(data, settings.split, streaming=settings.streaming, subtitles=settings.subtitles)
+    images = settings.images if is_vision_model(model_dir) else 0
+    train = load_sft(data, settings.split, streaming=settings.streaming, subtitles=settings.subtitles, images=images)
     args = SFTConfig(
         **cpu_aware_args(settings, out),
         num_train_epochs=settings.epochs,
