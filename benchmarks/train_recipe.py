@@ -58,6 +58,7 @@ def main() -> int:
     p.add_argument("--grpo-lr", type=float, default=2e-6)
     p.add_argument("--variant", default="grpo", choices=("grpo", "t-grpo", "dgrpo"))
     p.add_argument("--eval-limit", type=int, default=48)
+    p.add_argument("--eval-split", default="test", help="held-out split(s) to score, comma-separated (val,test)")
     p.add_argument("--max-new-tokens", type=int, default=96)
     p.add_argument("--subtitles", default="both", choices=("with", "without", "both"))
     p.add_argument("--threads", type=int, default=default_threads())
@@ -74,8 +75,8 @@ def main() -> int:
         data = args.work / "pool"
         shutil.rmtree(data, ignore_errors=True)
         doc["pool"] = build_pool(data, videos=args.videos, seed=0)
-    ev = EvalSettings(limit=args.eval_limit, max_new_tokens=args.max_new_tokens, subtitles=args.subtitles,
-                      threads=args.threads)  # fmt: skip
+    ev = EvalSettings(split=args.eval_split, limit=args.eval_limit, max_new_tokens=args.max_new_tokens,
+                      subtitles=args.subtitles, threads=args.threads)  # fmt: skip
 
     def stage(name: str, fn: Any) -> Any:
         started = time.perf_counter()
