@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curation.asr import AsrConfig
 from curation.difficulty import DifficultyConfig
@@ -39,6 +39,18 @@ class RunConfig(BaseModel):
     )
     shard_rows: int = Field(50_000, ge=1, description="rows per Parquet shard when publishing")
     llm_batch: int = Field(16, ge=1, description="LLM requests per batch in the synthesis stages")
+    runner: Literal["threads", "dask"] = Field(
+        "threads", description="perception task runner: a thread pool here, or Dask worker processes (prefect-dask)"
+    )
+    dask_address: str | None = Field(
+        None, description="scheduler of an existing Dask cluster (tcp://host:8786); unset: a LocalCluster of `workers`"
+    )
+
+    @model_validator(mode="after")
+    def _address_needs_dask(self) -> RunConfig:
+        if self.dask_address is not None and self.runner != "dask":
+            raise ValueError("dask_address is set but runner is not dask (set run.runner=dask)")
+        return self
 
 
 class CurateConfig(BaseModel):
