@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,15 @@ def embedded_model_dir() -> Path:
         raise FileNotFoundError(f"{path} does not hold a CTranslate2 Whisper model (model.bin missing)")
     return path
 
+
+
+def cpu_threads(requested: int) -> int:
+    """CTranslate2's thread count within OMP_THREAD_LIMIT: asked for more threads than that limit allows, it
+    transcribes nothing at all (no error), and the limit is often set by schedulers and Dask workers."""
+    limit = os.environ.get("OMP_THREAD_LIMIT", "").strip()
+    if limit.isdigit() and int(limit) > 0 and (requested == 0 or requested > int(limit)):
+        return int(limit)
+    return requested
 
 class AsrConfig(StageConfig):
     """faster-whisper options. `model` is "embedded", a model directory, or a size name already cached locally."""
@@ -117,7 +127,7 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
                 source,
                 device=cfg.device,
                 compute_type=cfg.compute_type,
-                cpu_threads=cfg.cpu_threads,
+                cpu_threads=cpu_threads(cfg.cpu_threads),
                 local_files_only=True,
             )
         except Exception as e:  # faster-whisper raises several types for "not here"; all mean the same to a user

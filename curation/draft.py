@@ -20,11 +20,13 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from curation.budget import BudgetConfig, select_view
 from curation.llm.base import GenRequest, GenResult, LLMBackend
+from curation.llm.drafters import DrafterConfig
 from curation.llm.factory import LLMConfig, backend_from_config
 from curation.llm.prompts import DRAFT_ANSWER, DRAFT_HINT, DRAFT_OBSERVE, SYSTEM_SHORT, combined_hash
 from curation.stage import Rejected, Stage, StageConfig
-from curation.textview import fmt_time, question_block, shot_evidence, summarise_evidence, text_view
+from curation.textview import fmt_time, question_block, shot_evidence, summarise_evidence
 from schemas import CotRecord, Message, ShotRecord, TaskRecord, VideoView
 from trainers.rewards import choice_letter, ordering_items, parse_boxes, parse_number, parse_span
 
@@ -48,6 +50,16 @@ class DraftConfig(StageConfig):
         description="rationale mode: show the drafting model the silver answer and ask it to explain it "
         "(small models rarely find the answer alone); false drafts blind, as a harder self-check",
     )
+    llms: list[DrafterConfig] = Field(
+        default_factory=list,
+        description="several drafting backends with weights (curation.llm.drafters); empty: just `llm`",
+    )
+    drafters_per_task: int = Field(default=1, ge=1, description="backends that each draft every task")
+    budget: BudgetConfig = Field(default_factory=BudgetConfig, description="viewing budget of the drafting view")
+
+    def drafters(self) -> list[DrafterConfig]:
+        """The drafting backends of a run: `llms`, or `llm` alone."""
+        return list(self.llms) or [DrafterConfig(llm=self.llm)]
 
 
 class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
@@ -93,7 +105,7 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
         self.ensure_setup()
         assert self.backend is not None
         cfg = self.config
-        views = [text_view(view, subtitles=cfg.subtitles) for _, view in items]
+        views = [select_view(task, view, cfg.budget, subtitles=cfg.subtitles).text for task, view in items]
         observe = self.backend.generate(
             [
                 self._request(

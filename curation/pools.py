@@ -2,7 +2,10 @@
 
 Every row takes its split from its task (so from its video: no video is in two splits), its prompt from
 `curation.textview.task_messages` (the same system + user turns the trainers and eval use), and refers to the
-video file and keyframe ids — never to image bytes.
+video file and keyframe ids — never to image bytes. The text view in the prompt and the keyframe ids (the image
+inputs) are what the sample's viewing budget allows (`curation.budget`); `budget_used`, `budget_frames` and
+`budget_tokens` record how much of it the row takes. Prompts list each shot's keyframe ids (`cite_keyframes`),
+so a policy can cite them the way evidence-bound chains do (`curation.citations`).
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from collections.abc import Callable, Iterable
 
 from pydantic import Field
 
+from curation.budget import BudgetConfig, ViewSelection, select_view
 from curation.difficulty import Difficulty
 from curation.negatives import pair_sides
 from curation.stage import Rejected, Stage, StageConfig
-from curation.tasks.base import spread
 from curation.textview import task_messages, task_prompt_hash
 from curation.verify import chain_text
 from schemas import (
@@ -39,23 +42,13 @@ class PoolsConfig(StageConfig):
     subtitles: bool = Field(True, description="include the transcript in prompts")
     rl_skip_leaky: bool = Field(False, description="leave subtitle-answerable tasks out of the RL pool")
     pairs_per_task: int = Field(2, ge=0)
+    cite_keyframes: bool = Field(True, description="list each shot's keyframe ids in prompts (citable evidence)")
+    budget: BudgetConfig = Field(default_factory=BudgetConfig, description="viewing budget per row")
 
 
 def row_id(*parts: str) -> str:
     """Deterministic id of a pool row."""
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:20]
-
-
-def keyframe_ids(task: TaskRecord, view: VideoView, limit: int = 8) -> list[str]:
-    """Keyframes a row refers to: those in the task's span, else its evidence frames or shots, else all."""
-    frames = sorted(view.frames, key=lambda f: f.time)
-    picked = []
-    if task.span:
-        picked = [f for f in frames if task.span[0] <= f.time <= task.span[1]]
-    if not picked:
-        ids = set(task.evidence_ids)
-        picked = [f for f in frames if f.frame_id in ids] or [f for f in frames if f.shot_id in ids]
-    return [f.frame_id for f in spread(picked or frames, limit)]
 
 
 class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
@@ -64,8 +57,14 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
     name = "pools"
     Config = PoolsConfig
 
-    def _prompt(self, task: TaskRecord, view: VideoView) -> list[Message]:
-        return task_messages(task, view, subtitles=self.config.subtitles)
+    def selection(self, task: TaskRecord, view: VideoView) -> ViewSelection:
+        """What a row of this task sees within the budget (text view and keyframes)."""
+        cfg = self.config
+        return select_view(task, view, cfg.budget, cfg.subtitles, cfg.cite_keyframes, max_frames=cfg.max_keyframes)
+
+    def _prompt(self, task: TaskRecord, view: VideoView, sel: ViewSelection | None = None) -> list[Message]:
+        sel = sel or self.selection(task, view)
+        return task_messages(task, view, subtitles=self.config.subtitles, view_text=sel.text)
 
     def sft(self, tasks: list[TaskRecord], cots: Iterable[CotRecord], views: dict[str, VideoView]) -> list[SftRecord]:
         """One row per accepted chain: system + user prompt, the chain as the assistant turn."""
@@ -77,6 +76,7 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
             if not cot.accepted or task is None or task.video_id not in views:
                 continue
             view = views[task.video_id]
+            sel = self.selection(task, view)
             rows.append(
                 SftRecord(
                     sample_id=row_id("sft", cot.cot_id),
@@ -84,10 +84,13 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
                     video_id=task.video_id,
                     split=task.split,
                     problem_type=task.problem_type,
-                    messages=[*self._prompt(task, view), Message("assistant", chain_text(cot))],
+                    messages=[*self._prompt(task, view, sel), Message("assistant", chain_text(cot))],
                     video_path=view.video.path,
-                    keyframe_ids=keyframe_ids(task, view, self.config.max_keyframes),
+                    keyframe_ids=sel.frame_ids,
                     provenance=prov,
+                    budget_used=sel.used,
+                    budget_frames=sel.frames,
+                    budget_tokens=sel.tokens,
                 )
             )
         return rows
@@ -121,6 +124,7 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
                     RejectRecord(self.name, why.reason, why.detail, view.video.path, task.video_id, task.task_id, prov)
                 )
                 continue
+            sel = self.selection(task, view)
             rows.append(
                 RlRecord(
                     sample_id=row_id("rl", task.task_id),
@@ -128,7 +132,7 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
                     video_id=task.video_id,
                     split=task.split,
                     problem_type=task.problem_type,
-                    prompt=self._prompt(task, view),
+                    prompt=self._prompt(task, view, sel),
                     solution=task.answer,
                     options=list(task.options),
                     span=task.span,
@@ -136,6 +140,10 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
                     negatives=neg_ids.get(task.task_id, []),
                     video_path=view.video.path,
                     provenance=prov,
+                    keyframe_ids=sel.frame_ids,
+                    budget_used=sel.used,
+                    budget_frames=sel.frames,
+                    budget_tokens=sel.tokens,
                 )
             )
         return rows, rejects

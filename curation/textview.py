@@ -21,7 +21,7 @@ import re
 from collections import Counter
 
 from curation.llm.prompts import TASK_SYSTEM, TASK_USER
-from schemas import EvidenceRecord, Message, ShotRecord, TaskRecord, VideoView
+from schemas import EvidenceRecord, Message, SegmentRecord, ShotRecord, TaskRecord, VideoView
 
 MAX_OBJECTS = 6
 MAX_COLOURS = 3
@@ -115,28 +115,59 @@ def _shots(view: VideoView) -> list[ShotRecord]:
     ]
 
 
-def text_view(view: VideoView, subtitles: bool = True) -> str:
-    """The text-only view of a video. Ends with a blank line; the transcript block ends with one too."""
+def shot_line(number: int, shot: ShotRecord, view: VideoView, keyframes: bool = False) -> str:
+    """`Shot N [a–bs]: what is visible`, with `(keyframes f1, f2)` before the colon when asked."""
+    summary = summarise_evidence(shot_evidence(view, shot))
+    kfs = ""
+    if keyframes:
+        ids = [f.frame_id.rsplit("-", 1)[-1] for f in sorted(view.frames, key=lambda f: f.time)
+               if f.shot_id == shot.shot_id]  # fmt: skip
+        kfs = f" (keyframes {', '.join(ids)})" if ids else ""
+    return f"Shot {number} [{fmt_time(shot.start)}–{fmt_time(shot.end)}s]{kfs}: {summary}"
+
+
+def segment_line(seg: SegmentRecord) -> str:
+    """`[a–bs] text` for a transcript segment ("" when it has no text)."""
+    text = " ".join(seg.text.split())
+    return f"[{fmt_time(seg.start)}–{fmt_time(seg.end)}s] {text}" if text else ""
+
+
+def text_view(
+    view: VideoView,
+    subtitles: bool = True,
+    keyframes: bool = False,
+    shot_ids: set[str] | None = None,
+    segment_ids: set[str] | None = None,
+) -> str:
+    """The text-only view of a video. Ends with a blank line; the transcript block ends with one too.
+
+    `keyframes` lists each shot's keyframe ids (what evidence-bound chains cite, see `curation.citations`).
+    `shot_ids` / `segment_ids` keep only those shots / transcript segments (a viewing budget, see
+    `curation.budget`); shots keep their numbers in the whole video, and the header says how many are shown.
+    """
     v = view.video
     header = f"Video: {fmt_time(view.duration)}s long"
     if v.width and v.height:
         header += f", {v.width}x{v.height}"
     if not v.has_audio:
         header += ", no audio"
+    shots = _shots(view)
+    if shot_ids is not None:
+        header += f", {sum(s.shot_id in shot_ids for s in shots)} of {len(shots)} shots shown"
     lines = [header + ".", "Shots:"]
-    for i, shot in enumerate(_shots(view), start=1):
-        summary = summarise_evidence(shot_evidence(view, shot))
-        lines.append(f"Shot {i} [{fmt_time(shot.start)}–{fmt_time(shot.end)}s]: {summary}")
+    for i, shot in enumerate(shots, start=1):
+        if shot_ids is None or shot.shot_id in shot_ids:
+            lines.append(shot_line(i, shot, view, keyframes))
     lines.append("")
     if subtitles:
         lines.append("Transcript:")
         segs = sorted(view.segments, key=lambda s: s.start)
         for seg in segs:
-            text = " ".join(seg.text.split())
-            if text:
-                lines.append(f"[{fmt_time(seg.start)}–{fmt_time(seg.end)}s] {text}")
+            line = segment_line(seg)
+            if line and (segment_ids is None or seg.segment_id in segment_ids):
+                lines.append(line)
         if len(lines) and lines[-1] == "Transcript:":
-            lines.append("(no speech)")
+            lines.append("(no speech)" if segment_ids is None or not view.segments else "(not shown)")
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -179,9 +210,13 @@ def question_block(task: TaskRecord) -> dict[str, str]:
     }
 
 
-def task_messages(task: TaskRecord, view: VideoView, subtitles: bool = True) -> list[Message]:
-    """System + user messages asking for `<think>…</think><answer>…</answer>` on this task."""
-    user = TASK_USER.render(view=text_view(view, subtitles=subtitles), **question_block(task))
+def task_messages(
+    task: TaskRecord, view: VideoView, subtitles: bool = True, view_text: str | None = None
+) -> list[Message]:
+    """System + user messages asking for `<think>…</think><answer>…</answer>` on this task (on `view_text`,
+    e.g. a budgeted text view, when given)."""
+    text = view_text if view_text is not None else text_view(view, subtitles=subtitles)
+    user = TASK_USER.render(view=text, **question_block(task))
     return [Message(role="system", content=TASK_SYSTEM.text), Message(role="user", content=user)]
 
 

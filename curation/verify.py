@@ -15,6 +15,11 @@ not_english         fewer than `min_ascii_letters` of its letters are ASCII, or 
                     …) — a cheap check that catches other scripts, other languages and token soup
 wrong_answer        accuracy against the silver answer < `min_accuracy` (1.0 by default: SFT rows are right)
 low_grounding       the refinement's grounding score < `min_grounding`
+uncited             (with views) the chain cites no evidence at all and `require_citations` is on
+bad_citations       (with views) citation accuracy < `min_citation_accuracy`: a cited time outside the video, a
+                    keyframe that does not exist or does not show what the sentence claims, quoted speech not
+                    in the transcript at the cited time (`curation.citations`; the reasons are kept in
+                    `citation_errors`)
 low_agreement       self-consistency (when samples are given): the chain's answer is not the majority of
                     its K samples, or the share agreeing with it (kept as `confidence`) < `min_agreement`
 near_duplicate      token-shingle Jaccard ≥ `near_duplicate_jaccard` with a chain already accepted for the same
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from curation.citations import check_citations
 from curation.stage import Stage, StageConfig
 from schemas import CotRecord, TaskRecord, VideoView
 from trainers.rewards import accuracy_reward, answer_score, format_reward, parse_completion
@@ -63,6 +69,9 @@ class VerifyConfig(StageConfig):
     self_consistency: int = Field(0, ge=0, description="K samples per chain; 0 turns self-consistency off")
     min_agreement: float = Field(0.5, ge=0.0, le=1.0)
     agree_score: float = Field(0.5, ge=0.0, le=1.0, description="answer_score at which two answers agree")
+    min_citation_accuracy: float = Field(1.0, ge=0.0, le=1.0, description="valid / checked citations to accept")
+    require_citations: bool = Field(True, description="reject a chain that cites no evidence (`uncited`)")
+    citation_tol_s: float = Field(0.5, ge=0.0, description="seconds a keyframe or quote may lie outside its range")
 
 
 def chain_text(cot: CotRecord) -> str:
@@ -137,6 +146,17 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
             if cot.accepted:
                 self._accepted.setdefault(cot.task_id, []).append(self._shingles(cot))
 
+    def cite(self, cot: CotRecord, view: VideoView) -> None:
+        """Check the citations of the chain and of its draft against the video; fill the citation columns."""
+        tol = self.config.citation_tol_s
+        think = parse_completion(chain_text(cot)).think
+        report = check_citations(think, view, tol) if think else None
+        cot.citation_accuracy = report.accuracy if report else 0.0
+        cot.citations_checked = report.checked if report else 0
+        cot.citation_errors = list(report.errors) if report else []
+        draft = parse_completion(cot.draft).think if cot.draft else None
+        cot.citation_accuracy_draft = check_citations(draft, view, tol).accuracy if draft else 0.0
+
     def _shingles(self, cot: CotRecord) -> set[tuple[str, ...]]:
         parsed = parse_completion(chain_text(cot))
         return shingles(parsed.think or chain_text(cot), self.config.shingle_words)
@@ -146,13 +166,22 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
         return self.process_batch([item])[0]
 
     def process_batch(
-        self, items: list[tuple[CotRecord, TaskRecord]], samples: dict[str, list[str]] | None = None
+        self,
+        items: list[tuple[CotRecord, TaskRecord]],
+        samples: dict[str, list[str]] | None = None,
+        views: dict[str, VideoView] | None = None,
     ) -> list[CotRecord]:
         """Fill format_score, predicted_answer, accuracy (and confidence with samples); set accepted/reason.
 
         `samples` maps cot_id to K sampled completions of the same task (see `draw_samples`); used only when
-        `self_consistency` > 0. Records are updated in place and returned in order.
+        `self_consistency` > 0. With `views` (video_id → view) every chain's citations — and its draft's — are
+        checked too (`citation_accuracy`, `citation_accuracy_draft`, `citations_checked`, `citation_errors`).
+        Records are updated in place and returned in order.
         """
+        if views is not None:
+            for cot, _ in items:
+                if cot.video_id in views:
+                    self.cite(cot, views[cot.video_id])
         if not items:
             return []
         texts = [chain_text(c) for c, _ in items]
@@ -166,7 +195,9 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
         for (cot, task), text, f, a in zip(items, texts, fmt, acc, strict=True):
             parsed = parse_completion(text)
             cot.format_score, cot.accuracy, cot.predicted_answer = f, a, parsed.answer
-            reason = cot.reject_reason or self._check(cot, task, parsed.think or "", f, a, samples)
+            reason = cot.reject_reason or self._check(
+                cot, task, parsed.think or "", f, a, samples, cited=views is not None and cot.video_id in views
+            )
             cot.accepted, cot.reject_reason = reason is None, reason
             if reason is None:
                 self._accepted.setdefault(cot.task_id, []).append(self._shingles(cot))
@@ -183,6 +214,7 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
         format_score: float,
         accuracy: float,
         samples: dict[str, list[str]] | None,
+        cited: bool = False,
     ) -> str | None:
         cfg = self.config
         if format_score < 1.0:
@@ -197,6 +229,10 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
             return "wrong_answer"
         if cot.grounding < cfg.min_grounding:
             return "low_grounding"
+        if cited and cfg.require_citations and cot.citations_checked == 0:
+            return "uncited"
+        if cited and cot.citations_checked and cot.citation_accuracy < cfg.min_citation_accuracy - 1e-9:
+            return "bad_citations"
         if cfg.self_consistency and samples and cot.cot_id in samples:
             drawn = [parse_completion(s).answer for s in samples[cot.cot_id][: cfg.self_consistency]]
             majority, share = agreement([cot.predicted_answer, *drawn], task, cfg.agree_score)

@@ -81,9 +81,15 @@ def _build(cls: type, row: dict[str, Any]) -> Any:
     kwargs = {}
     for f in dataclasses.fields(cls):
         value = row.get(f.name)
-        tp, _ = unwrap_optional(hints[f.name])
+        tp, optional = unwrap_optional(hints[f.name])
+        if value is None and not optional and _has_default(f):
+            continue  # a column added after the shard was written (absent, or null-filled): the field's default
         kwargs[f.name] = _coerce(tp, value)
     return cls(**kwargs)
+
+
+def _has_default(f: dataclasses.Field) -> bool:
+    return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
 
 
 def _coerce(tp: Any, value: Any) -> Any:

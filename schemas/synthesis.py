@@ -56,6 +56,11 @@ class CotRecord:
     accepted: bool
     reject_reason: str | None
     provenance: Provenance | None = None
+    # Evidence-bound citations (curation/citations.py): valid / checked of the verified text and of the draft.
+    citation_accuracy: float = 0.0
+    citation_accuracy_draft: float = 0.0
+    citations_checked: int = 0
+    citation_errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -69,6 +74,10 @@ class SftRecord:
     video_path: str
     keyframe_ids: list[str] = field(default_factory=list)
     provenance: Provenance | None = None
+    # Viewing budget (curation/budget.py): share of the frame/token budget the prompt uses, and what it holds.
+    budget_used: float = 0.0
+    budget_frames: int = 0
+    budget_tokens: int = 0
 
 
 @dataclass
@@ -86,6 +95,10 @@ class RlRecord:
     negatives: list[str] = field(default_factory=list)
     video_path: str = ""
     provenance: Provenance | None = None
+    keyframe_ids: list[str] = field(default_factory=list)
+    budget_used: float = 0.0
+    budget_frames: int = 0
+    budget_tokens: int = 0
 
 
 @dataclass

@@ -133,3 +133,19 @@ def test_cli_audio_file(samples_dir: Path, tmp_path: Path, capsys: pytest.Captur
     assert set(seg) == {"start", "end", "text", "words"}
     assert set(seg["words"][0]) == {"start", "end", "word", "probability"}
     assert cli(["transcribe", str(tmp_path / "missing.wav")]) == 2
+
+
+def test_thread_limit_does_not_silence_asr(samples_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CTranslate2 asked for more threads than OMP_THREAD_LIMIT emits no segments; the stage stays within it."""
+    from curation.asr import cpu_threads
+
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "1")
+    assert cpu_threads(2) == 1 and cpu_threads(0) == 1
+    stage = AsrStage(AsrConfig(cpu_threads=2))  # loaded here, under the limit, not the module's shared stage
+    stage.ensure_setup()
+    result = stage.process(video(samples_dir / "cuts_narrated.mp4"))
+    assert not isinstance(result, Rejected)
+    segments, words = result
+    assert "kitchen" in " ".join(s.text for s in segments).lower() and words
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "4")
+    assert cpu_threads(2) == 2

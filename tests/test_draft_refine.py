@@ -157,7 +157,9 @@ def test_refine_drops_what_it_cannot_correct():
     r_dog, r_out, r_fine, r_bad = stage.process_batch([(cot(d), MC, view) for d in (dog, outside, fine, "B")])
     assert isinstance(r_dog, Rejected) and r_dog.reason == "unsupported_claims" and "'dog'" in r_dog.detail
     assert isinstance(r_out, Rejected) and "outside the video" in r_out.detail
-    assert isinstance(r_fine, CotRecord) and r_fine.refined == fine and r_fine.grounding == 1.0
+    # a supported draft is kept, with the keyframe that shows the car cited in the normal form
+    assert isinstance(r_fine, CotRecord) and r_fine.grounding == 1.0
+    assert r_fine.refined == fine.replace("[4.00–8.00s],", "[4.00–8.00s] [kf f1],")
     assert isinstance(r_bad, Rejected) and r_bad.reason == "malformed_draft"
     # with the correction on, a chain citing only times outside the video still cannot be saved
     (again,) = RefineStage(RefineConfig(llm=None)).process_batch([(cot(outside), MC, view)])
@@ -179,7 +181,7 @@ def test_refine_second_pass_through_an_llm_endpoint(chat_server):  # noqa: F811 
     r_honest, r_stubborn = stage.process_batch([(cot(honest), MC, view := make_view()), (cot(stubborn), MC, view)])
     assert isinstance(r_honest, CotRecord)
     assert r_honest.refined == (
-        '<think>In shot 2 [4.00–8.00s], a car is parked by a sign that reads "OPEN 24H". '
+        '<think>In shot 2 [4.00–8.00s] [kf f1], a car is parked by a sign that reads "OPEN 24H". '
         "So the answer is B.</think><answer>B</answer>"
     )
     assert isinstance(r_stubborn, CotRecord)  # LLM rewrite failed the check: deterministic correction

@@ -274,7 +274,7 @@ def test_registry_and_weights():
     names = [name_of(f) for f in funcs]  # what TRL logs them as
     assert names == ["format_reward", "accuracy_reward", "tiou_reward", "length_penalty"]  # ordering weight 0
     assert weights == [0.5, 1.0, 0.5, 0.1]
-    assert set(REWARDS) == {"format", "accuracy", "tiou", "ordering", "length"}
+    assert set(REWARDS) == {"format", "accuracy", "tiou", "ordering", "length", "citation", "budget"}
     funcs, weights = build_rewards(RewardConfig(weights={"accuracy": 2.0, "ordering": 1.0}))
     assert [name_of(f) for f in funcs] == ["accuracy_reward", "ordering_reward"]
     assert weights == [2.0, 1.0]

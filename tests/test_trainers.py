@@ -185,7 +185,7 @@ def test_rl_pool_columns_reach_the_trainer(tmp_path):
     ds = load_rl(tmp_path / "pool", "train")
     assert len(ds) == 8
     row = ds[0]
-    assert set(row) == {"prompt", "solution", "problem_type", "options", "difficulty", "sample_id"}
+    assert set(row) == {"prompt", "solution", "problem_type", "options", "difficulty", "sample_id", "video_id"}
     assert row["prompt"][0]["role"] == "system" and "Shots:" in row["prompt"][1]["content"]
     by_type = {r["problem_type"]: r for r in ds}
     assert by_type["multiple choice"]["options"][0].startswith("A. ")

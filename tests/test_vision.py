@@ -14,6 +14,7 @@ from PIL import Image
 
 from curation.llm.embedded import cache_root
 from curation.store import DatasetWriter
+from curation.tasks.base import spread
 from schemas import FrameRecord, Provenance
 from tests.vlm_standin import build_tiny_vlm
 from trainers.config import EvalSettings, GrpoSettings, SftSettings
@@ -22,7 +23,7 @@ from trainers.evaluate import evaluate, with_image_parts
 from trainers.grpo import train_grpo
 from trainers.sft import train_sft
 from trainers.synthetic import build_pool
-from trainers.vision import KeyframeImages, is_vision_model, spread
+from trainers.vision import KeyframeImages, is_vision_model
 
 pytestmark = pytest.mark.slow
 COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]  # keyframes at 0 s, 1 s, 2 s of every video

@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from curation.store import Dataset
@@ -26,6 +27,24 @@ def shard_files(data: Path | str, table: str) -> list[str]:
     if not files:
         raise ValueError(f"dataset {data} has no {table!r} shards; build the pools first")
     return files
+
+
+def load_table(data: Path | str, table: str, streaming: bool = False) -> Any:
+    """A pool table as a ``datasets`` (Iterable)Dataset straight from its shards.
+
+    Shards written before a column was added lack it, and ``load_dataset("parquet")`` refuses files whose columns
+    differ; such a mixed pool is read through Arrow instead (missing columns become nulls), in memory.
+    """
+    import datasets
+    import pyarrow.parquet as pq
+
+    files = shard_files(data, table)
+    if len({tuple(pq.read_schema(f).names) for f in files}) == 1:
+        return datasets.load_dataset("parquet", data_files=files, split="train", streaming=streaming)
+    log.info("%s shards of %s have different columns (written by different versions); reading via Arrow", table,
+             data)  # fmt: skip
+    ds = datasets.Dataset(Dataset(data).read(table))
+    return ds.to_iterable_dataset() if streaming else ds
 
 
 def _plain_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -66,9 +85,7 @@ def load_sft(
 ) -> Any:
     """The ``sft`` pool's ``split`` rows as a ``datasets`` (Iterable)Dataset with ``prompt``/``completion`` (and
     ``images``: up to ``images`` keyframes per row, for vision-language models)."""
-    from datasets import load_dataset
-
-    ds = load_dataset("parquet", data_files=shard_files(data, "sft"), split="train", streaming=streaming)
+    ds = load_table(data, "sft", streaming)
     columns = list(ds.column_names or [])
     ds = ds.filter(lambda r: r["split"] == split)
     return ds.map(_with_images(data, images, lambda r: sft_example(r, subtitles)), remove_columns=columns)
@@ -93,19 +110,18 @@ def load_rl(
     data: Path | str, split: str = "train", subtitles: bool = True, streaming: bool = False, images: int = 0
 ) -> Any:
     """The ``rl`` pool's ``split`` rows as a ``datasets`` Dataset for ``GRPOTrainer`` (``images`` as in load_sft)."""
-    from datasets import load_dataset
-
-    ds = load_dataset("parquet", data_files=shard_files(data, "rl"), split="train", streaming=streaming)
+    ds = load_table(data, "rl", streaming)
     columns = list(ds.column_names or [])
     ds = ds.filter(lambda r: r["split"] == split)
     return ds.map(_with_images(data, images, lambda r: rl_example(r, subtitles)), remove_columns=columns)
 
 
 def rl_rows(data: Path | str, split: str, limit: int | None = None) -> list[dict[str, Any]]:
-    """The ``rl`` pool's ``split`` rows as plain dicts (Arrow filter; for eval, which needs no HF cache)."""
+    """The ``rl`` pool's ``split`` rows as plain dicts (Arrow filter; for eval, which needs no HF cache).
+    ``split`` may name several splits, comma-separated (``val,test``: every held-out video)."""
     shard_files(data, "rl")
     table = Dataset(data).read("rl", columns=RL_COLUMNS)
-    table = table.filter(pc.equal(table["split"], split))
+    table = table.filter(pc.is_in(table["split"], pa.array([s.strip() for s in split.split(",")])))
     if limit is not None:
         table = table.slice(0, limit)
     rows = [rl_example(r) for r in table.to_pylist()]

@@ -15,7 +15,8 @@ from curation.textview import strip_transcript
 
 Messages = list[dict[str, Any]]
 
-_SHOT_LINE = re.compile(r"^Shot\s+\d+\s*(?:\[[^\]]*\])?\s*:?\s*(.*)$")
+# Number, times and keyframe ids (ids are numbered in time order) are all cut from a shuffled shot line.
+_SHOT_LINE = re.compile(r"^Shot\s+\d+\s*(?:\[[^\]]*\])?\s*(?:\(keyframes [^)]*\))?\s*:?\s*(.*)$")
 
 
 def strip_subtitles(prompt_messages: Messages) -> Messages:
@@ -29,8 +30,8 @@ def strip_subtitles(prompt_messages: Messages) -> Messages:
 def shuffle_shot_lines(text: str, rng: random.Random) -> str | None:
     """The text with its shot lines in a random order, their numbers and times removed; None if < 2 shots.
 
-    Numbers and times go because either would give the order away: the shuffled view keeps what each shot shows
-    and loses when it happens, which is what T-GRPO contrasts against.
+    Numbers, times and keyframe ids go because any of them would give the order away: the shuffled view keeps
+    what each shot shows and loses when it happens, which is what T-GRPO contrasts against.
     """
     lines = text.split("\n")
     idx = [i for i, line in enumerate(lines) if _SHOT_LINE.match(line)]

@@ -504,6 +504,94 @@ def ordering_reward(
     return out
 
 
+@dataclass
+class CitationRewardConfig:
+    """Citation reward: the share of a completion's citations that are valid against the text view it was given
+    (``curation.citations.check_text_view_citations``); ``tol`` seconds of slack for keyframes and quotes."""
+
+    tol: float = 0.5
+
+
+@dataclass
+class BudgetRewardConfig:
+    """Viewing-budget reward (see ``budget_reward``)."""
+
+    bonus: float = 0.5
+    repeat_penalty: float = 0.1
+    max_repeats: int = 5
+    correct_threshold: float = 0.5
+
+
+def _prompt_text(prompt: Any) -> str:
+    """The user text of a prompt given as a string or a chat message list."""
+    if prompt is None:
+        return ""
+    if isinstance(prompt, str):
+        return prompt
+    return "\n".join(
+        _content_text(m.get("content")) for m in prompt if isinstance(m, dict) and m.get("role", "user") == "user"
+    )
+
+
+def citation_reward(
+    completions: Sequence[Any],
+    prompts: Sequence[Any] | None = None,
+    config: CitationRewardConfig | None = None,
+    **kw: Any,
+) -> list[float]:
+    """Valid / checked citations of each completion's think, against the text view in its prompt: cited times
+    in the video, keyframe ids listed in the cited shot, quoted speech in the transcript at the cited time
+    (``curation.citations``). 0.0 for a completion that cites nothing, has no think, or has no prompt."""
+    from curation.citations import check_text_view_citations
+
+    cfg = config or CitationRewardConfig()
+    ps = list(prompts) if prompts is not None else [None] * len(completions)
+    out = []
+    for c, p in zip(completions, ps, strict=True):
+        think, view = parse_completion(completion_text(c)).think, _prompt_text(p)
+        out.append(check_text_view_citations(think, view, cfg.tol).accuracy if think and view else 0.0)
+    return out
+
+
+def budget_reward(
+    completions: Sequence[Any],
+    solution: Sequence[str],
+    problem_type: Sequence[str],
+    options: Sequence[Sequence[str] | None] | None = None,
+    prompts: Sequence[Any] | None = None,
+    config: BudgetRewardConfig | None = None,
+    answer: AnswerConfig | None = None,
+    **kw: Any,
+) -> list[float]:
+    """Reward correct answers that look at less of the video; penalise looking at the same shot again.
+
+    The shots a completion views are those its sentences cite (by time or keyframe id) among the shots of the
+    text view in its prompt; a sentence is one viewing of each shot it cites. With n shots in the view, d distinct
+    shots viewed and v viewings: ``bonus × (1 − d / n)`` when the answer's score reaches ``correct_threshold``
+    and d ≥ 1 (citing nothing earns nothing), minus ``repeat_penalty × min(v − d, max_repeats)``.
+    """
+    from curation.citations import cited_shots, parse_text_view
+
+    cfg = config or BudgetRewardConfig()
+    ps = list(prompts) if prompts is not None else [None] * len(completions)
+    opts = list(options) if options is not None else [None] * len(completions)
+    out = []
+    for c, s, pt, o, p in zip(completions, solution, problem_type, opts, ps, strict=True):
+        parsed = parse_completion(completion_text(c))
+        view = _prompt_text(p)
+        n = len(parse_text_view(view).shots) if view else 0
+        if not parsed.think or n == 0:
+            out.append(0.0)
+            continue
+        viewings = cited_shots(parsed.think, view)
+        distinct = set().union(*viewings) if viewings else set()
+        repeats = sum(len(v) for v in viewings) - len(distinct)
+        correct = answer_score(parsed.answer, s, pt, o, answer) >= cfg.correct_threshold
+        reward = cfg.bonus * (1.0 - len(distinct) / n) if correct and distinct else 0.0
+        out.append(reward - cfg.repeat_penalty * min(repeats, cfg.max_repeats))
+    return out
+
+
 RewardFunc = Callable[..., list[float]]
 
 REWARDS: dict[str, RewardFunc] = {
@@ -512,6 +600,8 @@ REWARDS: dict[str, RewardFunc] = {
     "tiou": tiou_reward,
     "ordering": ordering_reward,
     "length": length_penalty,
+    "citation": citation_reward,
+    "budget": budget_reward,
 }
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -520,6 +610,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "tiou": 0.5,
     "ordering": 0.0,
     "length": 0.1,
+    "citation": 0.0,  # off by default; e.g. 0.2 rewards evidence-bound reasoning
+    "budget": 0.0,  # off by default; e.g. 0.1 for long videos
 }
 
 
@@ -531,6 +623,8 @@ class RewardConfig:
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     tiou: TiouConfig = field(default_factory=TiouConfig)
     length: LengthConfig = field(default_factory=LengthConfig)
+    citation: CitationRewardConfig = field(default_factory=CitationRewardConfig)
+    budget: BudgetRewardConfig = field(default_factory=BudgetRewardConfig)
 
     def __post_init__(self) -> None:
         unknown = set(self.weights) - set(REWARDS)
@@ -545,14 +639,18 @@ def build_rewards(config: RewardConfig | None = None) -> tuple[list[RewardFunc],
     ``functools.partial`` of a function above (picklable; TRL logs it under the function's name).
     """
     cfg = config or RewardConfig()
-    bound = {"accuracy": cfg.answer, "tiou": cfg.tiou, "length": cfg.length}
+    bound: dict[str, Any] = {"accuracy": cfg.answer, "tiou": cfg.tiou, "length": cfg.length,
+                             "citation": cfg.citation, "budget": cfg.budget}  # fmt: skip
     funcs: list[RewardFunc] = []
     weights = []
     for name, weight in cfg.weights.items():
         if weight == 0:
             continue
         func = REWARDS[name]
-        funcs.append(functools.partial(func, config=bound[name]) if name in bound else func)
+        if name == "budget":
+            funcs.append(functools.partial(func, config=cfg.budget, answer=cfg.answer))
+        else:
+            funcs.append(functools.partial(func, config=bound[name]) if name in bound else func)
         weights.append(float(weight))
     return funcs, weights
 
@@ -563,12 +661,14 @@ def score_completion(
     problem_type: str,
     options: Sequence[str] | None = None,
     config: RewardConfig | None = None,
+    prompt: Any = None,
 ) -> dict[str, float]:
-    """Every registered reward for one completion, by name, plus ``total`` (their weighted sum)."""
+    """Every registered reward for one completion, by name, plus ``total`` (their weighted sum). The citation
+    and budget rewards need the ``prompt`` (its text view); without it they are 0."""
     cfg = config or RewardConfig()
-    every = RewardConfig(dict.fromkeys(REWARDS, 1.0), cfg.answer, cfg.tiou, cfg.length)
+    every = RewardConfig(dict.fromkeys(REWARDS, 1.0), cfg.answer, cfg.tiou, cfg.length, cfg.citation, cfg.budget)
     funcs, _ = build_rewards(every)
-    cols = {"solution": [solution], "problem_type": [problem_type], "options": [options]}
+    cols = {"solution": [solution], "problem_type": [problem_type], "options": [options], "prompts": [prompt]}
     scores = {name: f([text], **cols)[0] for name, f in zip(every.weights, funcs, strict=True)}
     scores["total"] = sum(cfg.weights.get(name, 0.0) * v for name, v in scores.items())
     return scores

@@ -13,6 +13,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from curation.tasks.base import spread
+
 log = logging.getLogger(__name__)
 
 
@@ -25,18 +27,6 @@ def is_vision_model(path: Path) -> bool:
         return "vision_config" in json.loads(config.read_text())
     except (OSError, json.JSONDecodeError):
         return False
-
-
-def spread(items: list[Any], n: int) -> list[Any]:
-    """At most ``n`` items spread evenly over ``items`` (first and last kept), in order."""
-    if n <= 0 or not items:
-        return []
-    if len(items) <= n:
-        return list(items)
-    if n == 1:
-        return [items[len(items) // 2]]
-    step = (len(items) - 1) / (n - 1)
-    return [items[round(i * step)] for i in range(n)]
 
 
 class KeyframeImages:

@@ -18,11 +18,15 @@ def fsync_dir(path: Path) -> None:
 def atomic_write_bytes(target: Path, data: bytes) -> None:
     """Replace `target` with `data` so that readers see either the old or the new file, never a mix."""
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:  # a full disk: leave no half-written temp file behind
+        tmp.unlink(missing_ok=True)
+        raise
     fsync_dir(target.parent)
 
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from curation.store.errors import DatasetLocked
+from curation.store.errors import DatasetLocked, StoreError
 
 LOCK_NAME = ".vidcot.lock"
 
@@ -51,8 +51,12 @@ class DatasetLock:
             "command": " ".join(sys.argv),
             "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        except OSError as e:  # a full disk: say so rather than hold a lock that names nobody
+            os.close(fd)
+            raise StoreError(f"cannot write the lock file {self.path}: {e.strerror or e}") from None
         self._fh = fd
 
     @staticmethod

@@ -98,16 +98,20 @@ class DatasetWriter:
             except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
                 raise StoreError(f"rows for table {table!r} do not match its schema: {e}") from None
         staging = self.root / STAGING
-        staging.mkdir(exist_ok=True)
         tmp = staging / f"{table}-{uuid.uuid4().hex}.parquet"
-        pq.write_table(
-            arrow,
-            tmp,
-            compression="zstd",
-            row_group_size=ROW_GROUP_ROWS.get(table, DEFAULT_ROW_GROUP_ROWS),
-        )
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        try:
+            staging.mkdir(exist_ok=True)
+            pq.write_table(
+                arrow,
+                tmp,
+                compression="zstd",
+                row_group_size=ROW_GROUP_ROWS.get(table, DEFAULT_ROW_GROUP_ROWS),
+            )
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        except OSError as e:  # a full disk or a read-only mount: nothing is published, the manifest is untouched
+            tmp.unlink(missing_ok=True)
+            raise self._write_error(f"writing a {table!r} shard", e) from None
         self._pending.append((table, tmp, arrow.num_rows))
         return arrow.num_rows
 
@@ -122,6 +126,26 @@ class DatasetWriter:
             raise StoreError("writer is not open")
         if not self._pending:
             return self.manifest.revision
+        try:
+            return self._publish(config, provenance, summary)
+        except OSError as e:
+            # The old manifest is still in place (it is replaced last, atomically); shards already moved are
+            # unlisted leftovers that the next writer removes.
+            self.manifest = load_manifest(self.root) if manifest_path(self.root).exists() else Manifest()
+            self._pending.clear()
+            raise self._write_error("publishing the new revision", e) from None
+
+    def _write_error(self, doing: str, e: OSError) -> StoreError:
+        assert self.manifest is not None
+        return StoreError(
+            f"cannot write to dataset {self.root} ({doing}): {e.strerror or e}; nothing was published, the dataset "
+            f"is unchanged at revision {self.manifest.revision}"
+        )
+
+    def _publish(
+        self, config: dict[str, Any] | None, provenance: dict[str, Any] | None, summary: dict[str, Any] | None
+    ) -> int:
+        assert self.manifest is not None
         revision = self.manifest.revision + 1
         new_shards = []
         touched = set()

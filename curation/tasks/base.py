@@ -23,7 +23,7 @@ from curation.stage import Stage, StageConfig
 from curation.tasks.leakage import is_subtitle_leak
 from schemas import PROBLEM_TYPES, Provenance, RejectRecord, TaskRecord, VideoView
 
-GENERATORS = ("grounding", "ordering", "visible", "counting", "ocr", "numeric", "boxes")
+GENERATORS = ("grounding", "ordering", "visible", "counting", "ocr", "numeric", "boxes", "absence")
 
 
 class TasksConfig(StageConfig):
@@ -40,6 +40,9 @@ class TasksConfig(StageConfig):
     max_count: int = Field(10, ge=1, description="largest count a counting task asks for")
     min_ocr_chars: int = Field(3, ge=1, description="shortest on-screen text an OCR task asks for")
     user_tasks: str | None = Field(None, description="JSONL/CSV file of user questions (see curation.tasks.user)")
+    absence_share: float = Field(
+        0.15, ge=0.0, lt=1.0, description="largest share of all tasks that are absence questions (tasks/absence.py)"
+    )
     splits: SplitConfig = Field(default_factory=SplitConfig)
 
     @field_validator("generators")
@@ -131,6 +134,26 @@ class TaskGenerator(abc.ABC):
         )
 
 
+def cap_share(tasks: list[TaskRecord], generator: str, share: float) -> list[TaskRecord]:
+    """`tasks` with those of `generator` cut to at most `share` of the result (round-robin over videos, so the
+    kept ones spread across the collection; deterministic)."""
+    mine = [t for t in tasks if t.generator == generator]
+    rest = [t for t in tasks if t.generator != generator]
+    limit = int(share * len(rest) / (1.0 - share) + 1e-9) if share < 1 else len(mine)
+    if len(mine) <= limit:
+        return tasks
+    per_video: dict[str, list[TaskRecord]] = {}
+    for t in sorted(mine, key=lambda t: (t.video_id, t.task_id)):
+        per_video.setdefault(t.video_id, []).append(t)
+    picked: list[TaskRecord] = []
+    while len(picked) < limit:
+        for queue in per_video.values():
+            if queue and len(picked) < limit:
+                picked.append(queue.pop(0))
+    keep = {t.task_id for t in picked}
+    return [t for t in tasks if t.generator != generator or t.task_id in keep]
+
+
 def load_generator(name: str, config: TasksConfig, provenance: Provenance) -> TaskGenerator:
     """The generator of module `curation.tasks.<name>`."""
     module = importlib.import_module(f"curation.tasks.{name}")
@@ -169,6 +192,8 @@ class TasksStage(Stage[TasksConfig, list[VideoView], tuple[list[TaskRecord], lis
 
             for item in load_user_tasks(self.config.user_tasks, views, prov):
                 tasks.setdefault(item.task_id, item)
+        kept = cap_share(list(tasks.values()), "absence", self.config.absence_share)
+        tasks = {t.task_id: t for t in kept}
         by_id = {v.video_id: v for v in views}
         splits = assign_splits(list(by_id), self.config.splits)
         for t in tasks.values():

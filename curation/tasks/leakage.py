@@ -3,6 +3,7 @@
 A task is flagged (`TaskRecord.subtitle_leak = True`) when
 - it grounds a spoken phrase (its question quotes words of the transcript, by construction), or its question
   quotes a phrase that is spoken;
+- it asks whether a phrase is spoken (absence questions) and the video has a transcript to read that off;
 - its answer text is spoken: the correct option's text for multiple choice, the answer itself for OCR and
   free-form, the number (digits, or its English word up to twenty) for numerical answers.
 Words are compared lower-cased without punctuation, as whole-word sequences ("red" does not match "tired").
@@ -73,6 +74,9 @@ def is_subtitle_leak(task: TaskRecord, view: VideoView) -> bool:
     """True when the task can be answered from the transcript alone (see the module docstring)."""
     if task.generator in SPOKEN_GENERATORS:
         return True
+    if task.generator == "absence":
+        # Whether a phrase is said is read off the transcript; whether an object is seen is not.
+        return "spoken" in task.question and bool(view.segments)
     spoken = transcript_words(view)
     if not spoken:
         return False

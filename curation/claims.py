@@ -1,0 +1,349 @@
+"""Claims in a chain of thought, and checking them against the keyframe evidence and transcript of the times cited.
+
+Claims read from the think part, sentence by sentence (each sentence is checked against the range it cites, or
+the last range cited before it, or the whole video when nothing was cited yet):
+
+- `time`   — every cited `[t s]` / `[a–b s]` lies in [0, duration]; a span's ends agree with a shot boundary or a
+             transcript segment/word boundary within `boundary_tol_s`;
+- `object` — a COCO label (or any label this video's evidence uses) is detected in a keyframe of the range;
+- `count`  — "two people", "3 cars": some keyframe in the range shows exactly that many;
+- `colour` — a basic colour name is among the range's dominant colours;
+- `text`   — a quoted string appears in the range's OCR text;
+- `speech` — a quoted string in a sentence that says it is spoken ("says", "is heard", …) is in the transcript
+             within the range;
+- `absent` — in a negated sentence ("no keyframe shows a dog", "never says \"…\""), objects and quotes are claims
+             of absence: supported when the range's evidence (or transcript) does *not* contain them.
+
+The range's keyframes are those within ±`time_tol_s` of it plus those of the shots it overlaps.
+`grounding` = supported claims / claims. A chain with no checkable claim gets NEUTRAL_GROUNDING (0.5) and the
+flag `no_claims`: it is neither evidence of grounding nor of hallucination.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from curation.draft import CONCLUSION
+from curation.textview import MAX_COLOURS, MAX_OBJECTS, fmt_time, object_counts
+from schemas import EvidenceRecord, ShotRecord, VideoView
+
+NEUTRAL_GROUNDING = 0.5
+
+# The 80 COCO classes the bundled detector reports (ssd_mobilenet_v2_coco).
+LABELS: tuple[str, ...] = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
+    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
+    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis",
+    "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
+    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich",
+    "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant", "bed",
+    "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven",
+    "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier",
+    "toothbrush",
+)
+SYNONYMS = {
+    "people": "person", "man": "person", "men": "person", "woman": "person", "women": "person",
+    "persons": "person", "boy": "person", "girl": "person", "child": "person", "children": "person",
+    "bike": "bicycle", "motorbike": "motorcycle", "plane": "airplane", "aeroplane": "airplane",
+    "television": "tv", "phone": "cell phone", "sofa": "couch", "doughnut": "donut", "automobile": "car",
+}
+COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray", "grey",
+           "cyan", "magenta")
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "nine": 9, "ten": 10, "a single": 1}
+
+_NUM = r"\d+(?:\.\d+)?"
+_SPAN = re.compile(rf"\[\s*({_NUM})\s*s?\s*(?:–|—|-|to)\s*({_NUM})\s*s\s*\]")
+_POINT = re.compile(rf"\[\s*({_NUM})\s*s\s*\]")
+_QUOTED = re.compile(r"[\"“]([^\"”]{2,})[\"”]")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[\"“])")
+
+
+@dataclass
+class Claim:
+    """One checkable statement: its kind, value, the time range it was checked against, and the verdict."""
+
+    kind: str  # time, object, count, colour, text, speech, absent
+    value: str
+    start: float
+    end: float
+    supported: bool
+    why: str = ""
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.value!r} @[{fmt_time(self.start)}–{fmt_time(self.end)}s]: {self.why}"
+
+
+@dataclass
+class GroundingReport:
+    """The claims of a chain and the grounding score (NEUTRAL_GROUNDING with flag `no_claims` when none)."""
+
+    claims: list[Claim] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def unsupported(self) -> list[Claim]:
+        return [c for c in self.claims if not c.supported]
+
+    @property
+    def score(self) -> float:
+        if not self.claims:
+            return NEUTRAL_GROUNDING
+        return sum(c.supported for c in self.claims) / len(self.claims)
+
+
+def _canon(word: str) -> str:
+    w = word.lower()
+    return SYNONYMS.get(w, "gray" if w == "grey" else w)
+
+
+def _label_alternatives(labels: set[str]) -> str:
+    words = sorted(labels | set(SYNONYMS), key=len, reverse=True)  # longest first: "hot dog" before "dog"
+    return "|".join(re.escape(w) for w in words)
+
+
+def _norm_text(s: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", s.lower()))
+
+
+def cited_ranges(sentence: str) -> list[tuple[float, float, bool]]:
+    """The (start, end, is_span) times a sentence cites, in order."""
+    out = [(float(a), float(b), True) for a, b in _SPAN.findall(sentence)]
+    out += [(float(t), float(t), False) for t in _POINT.findall(sentence)]
+    return out
+
+
+def range_evidence(view: VideoView, start: float, end: float, tol: float) -> list[EvidenceRecord]:
+    """Evidence of keyframes within ±tol of [start, end] and of the shots that range overlaps."""
+    shots = {s.shot_id for s in overlapping_shots(view, start, end)}
+    return [e for e in view.evidence if start - tol <= e.time <= end + tol or e.shot_id in shots]
+
+
+def overlapping_shots(view: VideoView, start: float, end: float) -> list[ShotRecord]:
+    """Shots that overlap [start, end] (a point range picks the shot containing it)."""
+    shots = sorted(view.shots, key=lambda s: s.start)
+    if start == end:
+        return [s for s in shots if s.start <= start < s.end or (start == s.end == view.duration)]
+    return [s for s in shots if min(end, s.end) - max(start, s.start) > 1e-6]
+
+
+def _boundaries(view: VideoView) -> list[float]:
+    times = [0.0, view.duration]
+    times += [t for s in view.shots for t in (s.start, s.end)]
+    times += [t for s in view.segments for t in (s.start, s.end)]
+    times += [t for w in view.words for t in (w.start, w.end)]
+    return times
+
+
+def check_time(view: VideoView, start: float, end: float, is_span: bool, boundary_tol: float) -> Claim:
+    """Whether a cited time lies in the video and (for spans) starts and ends on a boundary."""
+    label = f"{fmt_time(start)}–{fmt_time(end)}s" if is_span else f"{fmt_time(start)}s"
+    dur = view.duration
+    if start < 0 or end > dur + 1e-3 or start > end:
+        return Claim("time", label, start, end, False, f"outside the video (0–{fmt_time(dur)}s)")
+    if is_span:
+        bounds = _boundaries(view)
+        far = [t for t in (start, end) if min(abs(t - b) for b in bounds) > boundary_tol]
+        if far:
+            return Claim("time", label, start, end, False, "does not match a shot or transcript boundary")
+    return Claim("time", label, start, end, True)
+
+
+def check_chain(
+    think: str, view: VideoView, time_tol_s: float = 0.5, boundary_tol_s: float = 0.5
+) -> GroundingReport:
+    """Extract the claims of a think text and check each against the evidence of the range it refers to."""
+    checker = ClaimChecker(view, time_tol_s, boundary_tol_s)
+    report = GroundingReport()
+    current = (0.0, view.duration)
+    for sentence in split_sentences(think):
+        if sentence.startswith(CONCLUSION):
+            continue
+        claims, current = checker.sentence(sentence, current)
+        report.claims += claims
+    if not report.claims:
+        report.flags.append("no_claims")
+    return report
+
+
+class ClaimChecker:
+    """Claim extraction and checking for one video (the label vocabulary includes the video's own labels)."""
+
+    def __init__(self, view: VideoView, time_tol_s: float, boundary_tol_s: float) -> None:
+        self.view = view
+        self.time_tol_s = time_tol_s
+        self.boundary_tol_s = boundary_tol_s
+        labels = {_canon(lab) for lab in LABELS} | {o.label.lower() for e in view.evidence for o in e.objects}
+        alts = _label_alternatives(labels)
+        self.objects = re.compile(rf"\b({alts})(?:e?s)?\b", re.IGNORECASE)
+        nums = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+        self.counts = re.compile(rf"\b(\d+|{nums})\s+(?:[a-z]+\s+)?({alts})(?:e?s)?\b", re.IGNORECASE)
+
+    def sentence(
+        self, sentence: str, current: tuple[float, float]
+    ) -> tuple[list[Claim], tuple[float, float]]:
+        """The claims of one sentence, and the range later uncited sentences refer to."""
+        ranges = cited_ranges(sentence)
+        claims = [check_time(self.view, a, b, span, self.boundary_tol_s) for a, b, span in ranges]
+        if ranges:
+            current = (min(r[0] for r in ranges), max(r[1] for r in ranges))
+        evidence = range_evidence(self.view, current[0], current[1], self.time_tol_s)
+        return claims + self.content(sentence, evidence, current), current
+
+    def content(self, sentence: str, evidence: list[EvidenceRecord], rng: tuple[float, float]) -> list[Claim]:
+        """The content claims of a sentence (objects, counts, colours, quoted text or speech), checked against
+        `evidence` (and the transcript within `rng`)."""
+        a, b = rng
+        negated = is_negated(sentence)
+        prose = strip_citations(sentence)
+        claims: list[Claim] = []
+        per_frame: dict[str, list[int]] = {}  # label -> its count in each keyframe that shows it
+        for ev in evidence:
+            per: dict[str, int] = {}
+            for o in ev.objects:
+                per[_canon(o.label)] = per.get(_canon(o.label), 0) + 1
+            if ev.people:
+                per["person"] = max(per.get("person", 0), ev.people)
+            for lab, n in per.items():
+                per_frame.setdefault(lab, []).append(n)
+        counted: set[int] = set()
+        for m in self.counts.finditer(prose):
+            if negated:
+                break
+            n = int(m.group(1)) if m.group(1).isdigit() else NUMBER_WORDS[m.group(1).lower()]
+            lab = _canon(m.group(2))
+            ok = n in per_frame.get(lab, [])
+            why = "" if ok else f"keyframes show {per_frame.get(lab, [0])}"
+            claims.append(Claim("count", f"{n} {lab}", a, b, ok, why))
+            counted.add(m.start(2))
+        found: set[str] = set()
+        for m in self.objects.finditer(prose):
+            lab = _canon(m.group(1))
+            if lab in found or m.start(1) in counted:
+                continue
+            found.add(lab)
+            if negated:
+                ok = lab not in per_frame
+                claims.append(Claim("absent", lab, a, b, ok, "" if ok else "detected in these keyframes"))
+            else:
+                ok = lab in per_frame
+                claims.append(Claim("object", lab, a, b, ok, "" if ok else "not detected in these keyframes"))
+        colours = {_canon(c) for ev in evidence for c in ev.colours}
+        for c in dict.fromkeys(_canon(w) for w in re.findall(r"[a-z]+", prose.lower()) if w in COLOURS):
+            if negated:
+                continue  # "no red car" says nothing checkable about the colours present
+            ok = c in colours
+            claims.append(Claim("colour", c, a, b, ok, "" if ok else f"colours here: {sorted(colours)}"))
+        spoken = is_speech(prose)
+        ocr = _norm_text(" ".join(ev.ocr_text for ev in evidence))
+        heard = _norm_text(" ".join(transcript_words(self.view, a - self.time_tol_s, b + self.time_tol_s)))
+        for q in _QUOTED.findall(sentence):
+            want = _norm_text(q)
+            if not want:
+                continue
+            where, kind = (heard, "speech") if spoken else (ocr, "text")
+            present = f" {want} " in f" {where} "
+            if negated:
+                ok = not present
+                why = "" if ok else ("in the transcript here" if spoken else "in the on-screen text here")
+                claims.append(Claim("absent", q, a, b, ok, why))
+            else:
+                why = "" if present else ("not in the transcript here" if spoken else "not in the on-screen text here")
+                claims.append(Claim(kind, q, a, b, present, why))
+        return claims
+
+
+_NEGATION = re.compile(r"\b(?:no|not|never|none|nowhere|nothing|neither|nor)\b|n't\b", re.IGNORECASE)
+_SPEECH = re.compile(
+    r"\b(?:say|says|said|saying|speak|speaks|spoke|spoken|speaking|speech|heard|hear|hears|narrat\w*|voice|"
+    r"transcript)\b",
+    re.IGNORECASE,
+)
+KEYFRAME_CITE = re.compile(r"\[kf ([\w-]+(?:,\s*[\w-]+)*)\]")
+BOX_CITE = re.compile(
+    rf"\[box\s*({_NUM}),\s*({_NUM}),\s*({_NUM}),\s*({_NUM})\s*@\s*({_NUM})\s*s\]"
+)
+
+
+def is_negated(sentence: str) -> bool:
+    """Whether a sentence states an absence ("no keyframe shows a dog", "is never said")."""
+    return _NEGATION.search(_QUOTED.sub(" ", sentence)) is not None
+
+
+def is_speech(prose: str) -> bool:
+    """Whether a sentence's quotes are speech (it says they are said or heard), not on-screen text."""
+    return _SPEECH.search(prose) is not None
+
+
+def strip_citations(sentence: str) -> str:
+    """The sentence without its citations and quotes: the prose whose words are claims."""
+    out = KEYFRAME_CITE.sub(" ", BOX_CITE.sub(" ", sentence))
+    return _QUOTED.sub(" ", _POINT.sub(" ", _SPAN.sub(" ", out)))
+
+
+def transcript_words(view: VideoView, start: float, end: float) -> list[str]:
+    """The words spoken within [start, end] (by word timestamps; by segment when there are no words)."""
+    if view.words:
+        ws = sorted(view.words, key=lambda w: (w.start, w.index))
+        return [w.word for w in ws if w.end >= start and w.start <= end]
+    segs = sorted(view.segments, key=lambda s: s.start)
+    return [s.text for s in segs if s.end >= start and s.start <= end]
+
+
+def speech_times(view: VideoView, quote: str) -> list[tuple[float, float]]:
+    """Where a quoted phrase is said: (start, end) of each occurrence in the word (or segment) timeline."""
+    want = _norm_text(quote).split()
+    if not want:
+        return []
+    if view.words:
+        ws = sorted(view.words, key=lambda w: (w.start, w.index))
+        units = [(w.start, w.end, _norm_text(w.word).split()) for w in ws]
+    else:
+        units = [(s.start, s.end, _norm_text(s.text).split()) for s in sorted(view.segments, key=lambda s: s.start)]
+    flat = [(a, b, tok) for a, b, toks in units for tok in toks]
+    n = len(want)
+    return [
+        (flat[i][0], flat[i + n - 1][1])
+        for i in range(len(flat) - n + 1)
+        if [t for _, _, t in flat[i : i + n]] == want
+    ]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a think text (a citation like `[4.00–8.00s]` never splits one)."""
+    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+
+
+def evidence_statement(view: VideoView, start: float, end: float, time_tol_s: float) -> str:
+    """What the keyframes of each shot in [start, end] show, as checkable sentences citing the shots' times."""
+    shots = sorted(view.shots, key=lambda s: s.start)
+    parts = []
+    for s in overlapping_shots(view, start, end):
+        ev = range_evidence(view, s.start, s.end, time_tol_s)
+        k = shots.index(s) + 1
+        parts.append(f"In shot {k} [{fmt_time(s.start)}–{fmt_time(s.end)}s], the keyframes show {_describe(ev)}.")
+    return " ".join(parts)
+
+
+def _describe(evidence: list[EvidenceRecord]) -> str:
+    """Evidence as prose the claim checker reads back as supported ("2 people", "the text \"OPEN\"")."""
+    parts: list[str] = []
+    for lab, n in object_counts(evidence).most_common(MAX_OBJECTS):
+        parts.append(f"{n} {_plural(lab)}" if n > 1 else f"a {lab}")
+    texts = list(dict.fromkeys(" ".join(ev.ocr_text.split()) for ev in evidence if ev.ocr_text.strip()))
+    parts += [f'the text "{t}"' for t in texts[:2]]
+    colours = list(dict.fromkeys(c for ev in evidence for c in ev.colours))[:MAX_COLOURS]
+    if colours:
+        parts.append(("the colour " if len(colours) == 1 else "the colours ") + _join(colours))
+    return _join(parts) if parts else "nothing that the detectors recognise"
+
+
+def _plural(label: str) -> str:
+    if label == "person":
+        return "people"
+    return label + ("es" if label.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
