@@ -16,7 +16,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: setup system venv assets samples demo test test-fast lint bench clean
+.PHONY: setup system browser venv assets samples demo test test-fast lint bench bench-scale clean
 
 setup: system venv assets
 
@@ -28,6 +28,13 @@ system:
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Headless Chromium and its driver, for the `vidcot browse` tests only (so `make demo` does not wait for them).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing system packages: chromium chromium-driver"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
 $(VENV)/.installed: pyproject.toml
@@ -67,19 +74,24 @@ demo: setup
 	@echo '  $(VENV)/bin/vidcot query out/demo "SELECT split, problem_type, count(*) FROM sft GROUP BY ALL ORDER BY ALL"'
 	@echo '  $(VENV)/bin/vidcot query out/demo "SELECT coalesce(reject_reason, '"'"'accepted'"'"') AS verdict, count(*) FROM cot GROUP BY 1"'
 
-test: setup
+test: setup browser
 	$(PY) -m pytest -q --timeout 900
 
-test-fast: setup
+test-fast: setup browser
 	$(PY) -m pytest -q -m "not slow"
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# perception.py first (its JSON feeds the report); report.py runs llm_throughput.py and writes benchmarks/REPORT.md.
 bench: setup
 	$(PY) benchmarks/perception.py
-	$(PY) benchmarks/llm_throughput.py
+	$(PY) benchmarks/report.py
+
+# 1,000 generated videos (hours on 2 cores); `make bench` afterwards puts its numbers in REPORT.md.
+bench-scale: setup
+	$(PY) benchmarks/scale.py --n 1000
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache .mypy_cache

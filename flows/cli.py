@@ -17,14 +17,19 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 # Model loading bars ("Loading weights") are noise beside vidcot's own per-stage progress bars.
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# Prefect's ephemeral API server starts inside each run; on a loaded 2-core machine its default 20 s is too short.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 # Each module exposes register(subparsers); the order here is the order in `vidcot --help`.
 COMMANDS = [
     "flows.commands.curate",
+    "flows.commands.schedule",
     "flows.commands.samples",
     "flows.commands.query",
     "flows.commands.info",
     "flows.commands.export",
+    "flows.commands.card",
+    "flows.commands.browse",
     "flows.commands.shots",
     "flows.commands.transcribe",
     "flows.commands.train",

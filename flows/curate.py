@@ -17,7 +17,6 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture, as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -28,6 +27,7 @@ from flows.cache import Outcome, StageCache
 from flows.config import CurateConfig
 from flows.perception import PERCEPTION_STAGES, RunContext, perceive_one, probe_one
 from flows.publish import mark_rejected, publish_perception, publish_rejects
+from flows.runners import build_task_runner
 from flows.synthesis import SYNTHESIS_STAGES, SynthesisSummary, run_synthesis
 from flows.workers import StagePool
 from schemas import Provenance, RejectRecord, VideoRecord
@@ -122,9 +122,14 @@ def _drain(futures: dict[PrefectFuture[Any], str], stage: str, progress: Progres
 
 @flow(name="vidcot-curate", persist_result=False, log_prints=False, validate_parameters=False)
 def curate_flow(
-    paths: list[str], dataset: str, config: CurateConfig, until: str = "pools", show_progress: bool = True
+    paths: list[str],
+    dataset: str,
+    config: CurateConfig,
+    until: str = "pools",
+    show_progress: bool = True,
+    card: bool = True,
 ) -> RunSummary:
-    """Curate `paths` into `dataset`, running the stages up to and including `until`."""
+    """Curate `paths` into `dataset`, running the stages up to and including `until`; then rebuild its card."""
     t_start = time.perf_counter()
     root = Path(dataset)
     stages = list(STAGES[: STAGES.index(until) + 1])
@@ -203,8 +208,20 @@ def curate_flow(
                     summary=summary.synthesis.to_json(),
                 )
                 summary.synthesis.revision = summary.revision
+        if card and writer.manifest is not None and writer.manifest.revision > 0:
+            _write_card(root)  # still under the writer's lock: no other run can publish in between
         summary.wall_seconds = time.perf_counter() - t_start
     return summary
+
+
+def _write_card(root: Path) -> None:
+    """Rebuild the dataset card; the data is already published, so a failure here is a warning, not a failed run."""
+    try:
+        from data_cards.card import ensure_card
+
+        ensure_card(root)
+    except Exception as e:
+        log.warning("dataset card not written (%s: %s); `vidcot card %s` retries", type(e).__name__, e, root)
 
 
 def _account(summary: RunSummary, out: Outcome) -> None:
@@ -225,9 +242,14 @@ def _reject_row(ctx: RunContext, out: Outcome, path: str, video_id: str | None =
 
 
 def run_curate(
-    paths: list[Path], dataset: Path, config: CurateConfig, until: str = "pools", show_progress: bool = True
+    paths: list[Path],
+    dataset: Path,
+    config: CurateConfig,
+    until: str = "pools",
+    show_progress: bool = True,
+    card: bool = True,
 ) -> RunSummary:
-    """Run the flow on a thread pool sized by `config.run.workers`."""
-    runner: Any = ThreadPoolTaskRunner(max_workers=config.run.workers)
+    """Run the flow on the task runner `config.run` selects (threads by default, or Dask; flows/runners.py)."""
+    runner: Any = build_task_runner(config.run)
     flow_ = curate_flow.with_options(task_runner=runner)
-    return flow_([str(p) for p in paths], str(dataset), config, until, show_progress)
+    return flow_([str(p) for p in paths], str(dataset), config, until, show_progress, card)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,6 +20,7 @@ from curation.chains import dropped_draft, dropped_refinement
 from curation.difficulty import Difficulty, DifficultyStage
 from curation.draft import DraftStage
 from curation.llm.base import LLMBackend
+from curation.llm.drafters import assign_drafters
 from curation.llm.factory import LLMConfig, backend_from_config
 from curation.negatives import NegativesStage
 from curation.pools import PoolsStage
@@ -33,7 +34,16 @@ from curation.views import load_views
 from flows.cache import Outcome
 from flows.perception import RunContext
 from flows.publish import existing_ids
-from schemas import CotRecord, RejectRecord, TaskRecord, VideoView, from_arrow, schema_for, to_arrow
+from schemas import (
+    CotRecord,
+    Provenance,
+    RejectRecord,
+    TaskRecord,
+    VideoView,
+    from_arrow,
+    schema_for,
+    to_arrow,
+)
 
 SYNTHESIS_STAGES = ("tasks", "draft", "refine", "verify", "negatives", "difficulty", "pools")
 T = TypeVar("T")
@@ -48,6 +58,10 @@ class SynthesisSummary:
     verdicts: Counter[str] = field(default_factory=Counter)
     grounding_draft: float = 0.0
     grounding_accepted: float = 0.0
+    citation_draft: float = 0.0
+    citation_accepted: float = 0.0
+    by_model: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    absence_tasks: int = 0
     pools: dict[str, int] = field(default_factory=dict)
     stage_wall: dict[str, float] = field(default_factory=dict)
     rows_added: dict[str, int] = field(default_factory=dict)
@@ -62,6 +76,14 @@ class SynthesisSummary:
             "verdicts": dict(self.verdicts),
             "grounding_draft_mean": round(self.grounding_draft, 4),
             "grounding_accepted_mean": round(self.grounding_accepted, 4),
+            "citation_accuracy_draft_mean": round(self.citation_draft, 4),
+            "citation_accuracy_accepted_mean": round(self.citation_accepted, 4),
+            "absence_tasks": self.absence_tasks,
+            "drafters": {
+                m: {"chains": c["chains"], "accepted": c["accepted"],
+                    "acceptance": round(c["accepted"] / c["chains"], 4) if c["chains"] else 0.0}
+                for m, c in sorted(self.by_model.items())
+            },  # fmt: skip
             "pools": self.pools,
             "stage_wall": {k: round(v, 3) for k, v in self.stage_wall.items()},
             "rows_added": self.rows_added,
@@ -88,6 +110,10 @@ class Backends:
     def close(self) -> None:
         for b in self._loaded.values():
             b.close()
+
+
+# Failures of the LLM backend rather than of the chain: not cached, so a re-run retries them.
+TRANSIENT = frozenset({"llm_error", "timeout"})
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -121,9 +147,10 @@ def _cached_per_task(
         rows = compute(list(part))
         per = (time.perf_counter() - t0) / max(1, len(part))
         for i, row in zip(part, rows, strict=True):
-            ctx.cache.put(
-                stage, config_hash, Outcome(stage, keys[i], "ok", seconds=per), {"cot": to_arrow("cot", [row])}
-            )
+            if (row.reject_reason or "").rsplit(":", 1)[-1] not in TRANSIENT:  # a down endpoint is asked again
+                ctx.cache.put(
+                    stage, config_hash, Outcome(stage, keys[i], "ok", seconds=per), {"cot": to_arrow("cot", [row])}
+                )
             out[i] = row
         tick(len(part))
     return [r for r in out if r is not None]
@@ -152,6 +179,7 @@ def run_synthesis(
     tasks, task_rejects = tasks_stage.generate(list(views.values()))
     rejects += task_rejects
     summary.tasks = len(tasks)
+    summary.absence_tasks = sum(t.generator == "absence" for t in tasks)
     bar("tasks", 1)(1)
     wall["tasks"] = time.perf_counter() - t0
     published: dict[str, list[Any]] = {"tasks": tasks}
@@ -159,22 +187,8 @@ def run_synthesis(
     try:
         if "draft" in stages:
             t0 = time.perf_counter()
-            draft = DraftStage(cfg.draft, backends.get(cfg.draft.llm))
-            dprov = draft.provenance(prompt_hash=draft.prompt_hash(cfg.draft.answer_hint))
-            model = draft.backend.model_id if draft.backend else "unknown"
-
-            def do_draft(idx: list[int]) -> list[CotRecord]:
-                res = draft.process_batch([(tasks[i], views[tasks[i].video_id]) for i in idx])
-                return [
-                    dropped_draft(tasks[i], r, model, dprov) if isinstance(r, Rejected) else r
-                    for i, r in zip(idx, res, strict=True)
-                ]
-
-            dh = cfg.draft.config_hash()
-            cots = _cached_per_task(
-                ctx, "draft", dh, [t.task_id for t in tasks], do_draft, cfg.run.llm_batch, bar("draft", len(tasks)),
-                summary,
-            )  # fmt: skip
+            per_task = min(cfg.draft.drafters_per_task, len(cfg.draft.drafters()))
+            cots = _draft(ctx, tasks, views, backends, bar("draft", len(tasks) * per_task), summary)
             summary.drafted = sum(1 for c in cots if c.draft)
             wall["draft"] = time.perf_counter() - t0
         by_task = {t.task_id: t for t in tasks}
@@ -212,13 +226,20 @@ def run_synthesis(
             pairs_in = [(c, by_task[c.task_id]) for c in cots]
             samples = None
             if cfg.verify.self_consistency > 0:
-                samples = draw_samples(backends.get(cfg.draft.llm), pairs_in, views, cfg.verify.self_consistency)
-            cots = verify.process_batch(pairs_in, samples=samples)
+                samples = draw_samples(
+                    backends.get(cfg.draft.drafters()[0].llm), pairs_in, views, cfg.verify.self_consistency
+                )
+            cots = verify.process_batch(pairs_in, samples=samples, views=views)
             summary.verdicts = reason_counts(cots)
             accepted = [c for c in cots if c.accepted]
             drafted = [c for c in cots if c.draft]
             summary.grounding_draft = sum(c.grounding_draft for c in drafted) / max(1, len(drafted))
             summary.grounding_accepted = sum(c.grounding for c in accepted) / max(1, len(accepted))
+            summary.citation_draft = sum(c.citation_accuracy_draft for c in drafted) / max(1, len(drafted))
+            summary.citation_accepted = sum(c.citation_accuracy for c in accepted) / max(1, len(accepted))
+            for c in cots:
+                summary.by_model[c.model]["chains"] += 1
+                summary.by_model[c.model]["accepted"] += int(c.accepted)
             bar("verify", 1)(1)
             wall["verify"] = time.perf_counter() - t0
         published["cot"] = cots
@@ -275,6 +296,42 @@ def _append_new(writer: DatasetWriter, ctx: RunContext, table: str, rows: list[A
         (r for r in rows if getattr(r, ID_COLUMN[table]) not in have), key=lambda r: getattr(r, ID_COLUMN[table])
     )
     return writer.append(table, fresh) if fresh else 0
+
+
+def _draft(
+    ctx: RunContext,
+    tasks: list[TaskRecord],
+    views: dict[str, VideoView],
+    backends: Backends,
+    tick: Callable[[int], None],
+    summary: SynthesisSummary,
+) -> list[CotRecord]:
+    """Draft every task with its assigned backends (`draft.llms`, `curation.llm.drafters`); cached per task and
+    backend. Chains come back grouped by backend, tasks in order within each."""
+    cfg = ctx.config
+    drafters = cfg.draft.drafters()
+    plan = assign_drafters([t.task_id for t in tasks], drafters, cfg.draft.drafters_per_task, cfg.draft.seed)
+    dh = cfg.draft.config_hash()
+    cots: list[CotRecord] = []
+    for j, drafter in enumerate(drafters):
+        mine = [t for t in tasks if j in plan[t.task_id]]
+        if not mine:
+            continue
+        draft = DraftStage(cfg.draft, backends.get(drafter.llm))
+        dprov = draft.provenance(prompt_hash=draft.prompt_hash(cfg.draft.answer_hint))
+        model = draft.backend.model_id if draft.backend else "unknown"
+
+        def do_draft(idx: list[int], mine: list[TaskRecord] = mine, draft: DraftStage = draft, model: str = model,
+                     dprov: Provenance = dprov) -> list[CotRecord]:  # fmt: skip
+            res = draft.process_batch([(mine[i], views[mine[i].video_id]) for i in idx])
+            return [
+                dropped_draft(mine[i], r, model, dprov) if isinstance(r, Rejected) else r
+                for i, r in zip(idx, res, strict=True)
+            ]
+
+        keys = [t.task_id if len(drafters) == 1 else f"{t.task_id}|{llm_hash(drafter.llm)}" for t in mine]
+        cots += _cached_per_task(ctx, "draft", dh, keys, do_draft, cfg.run.llm_batch, tick, summary)
+    return cots
 
 
 def _difficulties(

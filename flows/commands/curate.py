@@ -27,6 +27,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     p.add_argument("--out", required=True, type=Path, metavar="DATASET", help="dataset directory (created)")
+    add_run_options(p)
+    p.add_argument("--until", choices=STAGE_NAMES, default=STAGE_NAMES[-1], help="last stage to run")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--no-card",
+        action="store_true",
+        help="do not rebuild the dataset card (DATASET/README.md and plots) at the end; `vidcot card` does it later",
+    )
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
+    p.set_defaults(func=run)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options that shape a run — config file, overrides, workers, task runner — shared with `vidcot schedule`."""
     p.add_argument("--config", type=Path, metavar="FILE", help="YAML or TOML config, one section per stage")
     p.add_argument(
         "--set",
@@ -36,10 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="override one config value, e.g. asr.beam_size=5 (repeatable)",
     )
     p.add_argument("--workers", type=int, help="videos processed at once (default from config: 1)")
-    p.add_argument("--until", choices=STAGE_NAMES, default=STAGE_NAMES[-1], help="last stage to run")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--json", action="store_true", help="print the run summary as JSON on stdout")
-    p.set_defaults(func=run)
+    p.add_argument(
+        "--runner",
+        choices=("threads", "dask"),
+        help="perception task runner: threads (default) or dask (a local cluster of --workers processes)",
+    )
+    p.add_argument("--dask-address", metavar="ADDR", help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
 
 
 def _quiet_prefect(verbose: bool) -> None:
@@ -66,7 +82,28 @@ class _PrefectNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith("prefect.server") and record.levelno < logging.CRITICAL:
             return False
+        if record.name.startswith("prefect") and record.exc_info and _reported_by_cli(record.exc_info[1]):
+            return False  # a locked dataset, a full disk: the CLI says it in one line; no flow traceback
         return "running in a worker thread" not in record.getMessage()
+
+
+def _reported_by_cli(exc: BaseException | None) -> bool:
+    from curation.store import StoreError
+    from flows.errors import UserError
+
+    return isinstance(exc, StoreError | UserError)
+
+
+def run_overrides(args: argparse.Namespace) -> list[str]:
+    """`--set` values plus the run flags (--workers, --runner, --dask-address) as config overrides."""
+    overrides = list(args.set)
+    if args.workers is not None:
+        overrides.append(f"run.workers={args.workers}")
+    if args.dask_address is not None:
+        overrides += ["run.runner=dask", f"run.dask_address={args.dask_address}"]
+    elif args.runner is not None:
+        overrides.append(f"run.runner={args.runner}")
+    return overrides
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,14 +114,13 @@ def run(args: argparse.Namespace) -> int:
     from flows.inputs import expand_inputs
     from flows.summary import print_summary
 
-    overrides = list(args.set)
-    if args.workers is not None:
-        overrides.append(f"run.workers={args.workers}")
-    config = load_config(args.config, overrides)
+    config = load_config(args.config, run_overrides(args))
     paths = expand_inputs(args.inputs, config.run.extensions)
     if not paths:
         raise UserError("no input videos found (folders are searched for " + " ".join(config.run.extensions) + ")")
-    summary = run_curate(paths, args.out, config, until=args.until, show_progress=not args.no_progress)
+    summary = run_curate(
+        paths, args.out, config, until=args.until, show_progress=not args.no_progress, card=not args.no_card
+    )
     print_summary(summary, str(args.out))
     if args.json:
         print(json.dumps(summary.to_json()))
