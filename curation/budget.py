@@ -188,6 +188,7 @@ def assign_frames(view: VideoView, shown: list[str], need: list[str], limit: int
         by_shot.setdefault(f.shot_id, []).append(f)
     if not view.shots:
         return sorted(view.frames, key=lambda f: f.time)[:limit]
+    need = [s for s in need if s in shown]  # images of a shot the text view had no room for would cite nothing
     others = [s for s in shown if s not in need]
     queue: list[FrameRecord] = []
     queue += [by_shot[s][len(by_shot[s]) // 2] for s in need if by_shot.get(s)]

@@ -65,6 +65,8 @@ _PROSE_SPAN = re.compile(
 )
 _PROSE_POINT = re.compile(rf"\b(at|around|near)\s+({_NUM})\s*{_UNIT}(?![\w\]])", re.IGNORECASE)
 _ANY_KF = re.compile(r"[\[(](?:kf|keyframes?|frames?)\s*:?\s*([\w-]+(?:\s*,\s*[\w-]+)*)\s*[\])]", re.IGNORECASE)
+# A bracketed range is a time only with a unit or a decimal point: "(2-3) cars" is a count.
+_TIME_LIKE = re.compile(rf"\d\s*{_UNIT}(?![a-z])|\d\.\d", re.IGNORECASE)
 _TIME_CITE = re.compile(f"{_SPAN.pattern}|{_POINT.pattern}")
 
 
@@ -113,6 +115,8 @@ def normalise_times(think: str) -> str:
     """Cited times and keyframe ids rewritten into the normal form (see the module docstring)."""
 
     def span(m: re.Match[str]) -> str:
+        if not _TIME_LIKE.search(m.group(0)):
+            return m.group(0)
         a, b = sorted((float(m.group(1)), float(m.group(2))))
         return span_cite(a, b)
 

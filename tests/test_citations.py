@@ -41,6 +41,9 @@ def test_times_and_keyframes_are_rewritten_into_the_normal_form():
     )
     already = 'In shot 2 [4.00–8.00s] [kf f1], the sign reads "OPEN 24H".'
     assert normalise_times(already) == already
+    # a bracketed range without a unit or a decimal point is a count, not a time
+    prose = "There are (2-3) cars in [1-2] shots."
+    assert normalise_times(prose) == prose
 
 
 def test_keyframes_are_added_that_support_each_sentence():

@@ -18,9 +18,6 @@ from trainers.prompts import strip_subtitles
 
 log = logging.getLogger(__name__)
 
-RL_COLUMNS = ["sample_id", "video_id", "split", "problem_type", "prompt", "solution", "options", "difficulty"]
-
-
 def shard_files(data: Path | str, table: str) -> list[str]:
     """The table's shard paths; ValueError when the dataset has none (the pool was never built)."""
     files = [str(p) for p in Dataset(data).files(table)]
@@ -120,11 +117,11 @@ def rl_rows(data: Path | str, split: str, limit: int | None = None) -> list[dict
     """The ``rl`` pool's ``split`` rows as plain dicts (Arrow filter; for eval, which needs no HF cache).
     ``split`` may name several splits, comma-separated (``val,test``: every held-out video)."""
     shard_files(data, "rl")
-    table = Dataset(data).read("rl", columns=RL_COLUMNS)
+    table = Dataset(data).read("rl")  # all columns: shards from older versions may lack some (keyframe_ids)
     table = table.filter(pc.is_in(table["split"], pa.array([s.strip() for s in split.split(",")])))
     if limit is not None:
         table = table.slice(0, limit)
-    rows = [rl_example(r) for r in table.to_pylist()]
+    rows = [{**rl_example(r), "keyframe_ids": list(r.get("keyframe_ids") or [])} for r in table.to_pylist()]
     if not rows:
         raise ValueError(f"dataset {data} has no {split!r} rows in the rl pool")
     return rows

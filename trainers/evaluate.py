@@ -180,7 +180,7 @@ def evaluate_condition(
 ) -> dict:
     """Generate and score one condition (the items' prompts as given; keyframes too when ``frames`` is given)."""
     started = time.perf_counter()
-    images = [frames.for_row(it["video_id"]) for it in items] if frames is not None else None
+    images = [frames.for_row(it["video_id"], it.get("keyframe_ids")) for it in items] if frames is not None else None
     completions, tokens = generate(model, processing, [it["prompt"] for it in items], settings, images)
     seconds = time.perf_counter() - started
     metrics = score(items, completions)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -30,36 +31,44 @@ def is_vision_model(path: Path) -> bool:
 
 
 class KeyframeImages:
-    """Keyframes of one dataset as PIL images, per video, cached for the life of the object."""
+    """Keyframes of one dataset as PIL images. JPEG bytes of the most recent videos are kept (rows of one video
+    tend to come together); only the frames a row uses are decoded."""
 
-    def __init__(self, data: Path | str, max_images: int) -> None:
+    def __init__(self, data: Path | str, max_images: int, videos_cached: int = 8) -> None:
         from curation.store.query import connect
 
         self.max_images = max_images
         self._con = connect(data)
-        self._cache: dict[str, list[tuple[str, Any]]] = {}
+        self._videos_cached = videos_cached
+        self._cache: OrderedDict[str, list[tuple[str, bytes]]] = OrderedDict()
 
-    def _video(self, video_id: str) -> list[tuple[str, Any]]:
-        if video_id not in self._cache:
-            from PIL import Image
-
+    def _video(self, video_id: str) -> list[tuple[str, bytes]]:
+        if video_id in self._cache:
+            self._cache.move_to_end(video_id)
+        else:
             rows = self._con.execute(
                 "SELECT frame_id, jpeg FROM frames WHERE video_id = ? ORDER BY time", [video_id]
             ).fetchall()
-            frames = []
-            for frame_id, jpeg in rows:
-                img = Image.open(io.BytesIO(jpeg))
-                img.load()
-                frames.append((frame_id, img.convert("RGB")))
-            self._cache[video_id] = frames
+            self._cache[video_id] = [(frame_id, bytes(jpeg)) for frame_id, jpeg in rows]
+            while len(self._cache) > self._videos_cached:
+                self._cache.popitem(last=False)
         return self._cache[video_id]
 
     def for_row(self, video_id: str, keyframe_ids: list[str] | None = None) -> list[Any]:
         """Up to ``max_images`` keyframes of the video in time order: the row's own keyframes when it names them
         (and they exist), else keyframes spread over the whole video."""
+        from PIL import Image
+
         frames = self._video(video_id)
         if keyframe_ids:
             wanted = set(keyframe_ids)
             named = [f for f in frames if f[0] in wanted]
             frames = named or frames
-        return [img for _, img in spread(frames, self.max_images)]
+        images = []
+        for _, jpeg in spread(frames, self.max_images):
+            img = Image.open(io.BytesIO(jpeg))
+            images.append(img.convert("RGB"))
+        return images
+
+    def close(self) -> None:
+        self._con.close()

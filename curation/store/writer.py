@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -110,7 +111,8 @@ class DatasetWriter:
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
         except OSError as e:  # a full disk or a read-only mount: nothing is published, the manifest is untouched
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a read-only mount refuses even this
+                tmp.unlink()
             raise self._write_error(f"writing a {table!r} shard", e) from None
         self._pending.append((table, tmp, arrow.num_rows))
         return arrow.num_rows

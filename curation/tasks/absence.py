@@ -75,6 +75,8 @@ class Generator(TaskGenerator):
         out: list[TaskRecord | RejectRecord] = []
         candidates: list[tuple[str, str, str]] = []  # (question, answer text, evidence id)
         here = {x.lower() for x in seen(view.evidence, "object")}  # any score: a weak detection is not an absence
+        if any(e.people for e in view.evidence):  # the claim checker counts the people detector as "person" too
+            here.add("person")
         text_here = " ".join(
             words(" ".join([e.ocr_text for e in view.evidence] + [e.caption or "" for e in view.evidence]))
         )

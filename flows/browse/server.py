@@ -46,7 +46,7 @@ class BrowseServer(ThreadingHTTPServer):
             self.views.close()
             if e.errno == errno.EADDRINUSE:
                 raise UserError(f"port {port} on {HOST} is already in use; choose another with --port") from None
-            raise
+            raise UserError(f"cannot serve on {HOST}:{port}: {e.strerror or e}") from None
 
     @property
     def url(self) -> str:

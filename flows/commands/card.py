@@ -55,7 +55,10 @@ def run(args: argparse.Namespace) -> int:
     load_manifest(args.dataset)  # a clear "no dataset" error before a lock file is created anywhere
     from data_cards.card import build_card
 
-    with DatasetLock(args.dataset, wait=args.wait):
-        card = build_card(args.dataset, license=args.license, pretty_name=args.name)
+    try:
+        with DatasetLock(args.dataset, wait=args.wait):
+            card = build_card(args.dataset, license=args.license, pretty_name=args.name)
+    except OSError as e:  # a full disk or a read-only dataset: the old card, if any, is untouched
+        raise UserError(f"cannot write the card into {args.dataset}: {e.strerror or e}") from None
     print(f"{card.path} (revision {card.stats.revision}); plots in {card.path.parent / 'card'}")
     return 0

@@ -100,6 +100,10 @@ def run_overrides(args: argparse.Namespace) -> list[str]:
     if args.workers is not None:
         overrides.append(f"run.workers={args.workers}")
     if args.dask_address is not None:
+        if args.runner == "threads":
+            from flows.errors import UserError
+
+            raise UserError("--dask-address runs on a Dask cluster; it cannot go with --runner threads")
         overrides += ["run.runner=dask", f"run.dask_address={args.dask_address}"]
     elif args.runner is not None:
         overrides.append(f"run.runner={args.runner}")
