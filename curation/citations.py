@@ -53,6 +53,7 @@ from curation.claims import (
 from curation.draft import CONCLUSION
 from curation.textview import fmt_time
 from schemas import EvidenceRecord, FrameRecord, VideoView
+from trainers.rewards import box_iou
 
 BOX_IOU = 0.3
 MAX_KEYFRAMES_PER_SENTENCE = 4
@@ -259,15 +260,14 @@ class _VideoSource(_Source):
     def box(self, x1: float, y1: float, x2: float, y2: float, t: float) -> str | None:
         near = [e for e in self.view.evidence if abs(e.time - t) <= self.tol]
         best = max(
-            (_iou((x1, y1, x2, y2), (o.x1, o.y1, o.x2, o.y2)) for e in near for o in e.objects), default=0.0
+            (box_iou(_corners(x1, y1, x2, y2), _corners(o.x1, o.y1, o.x2, o.y2)) for e in near for o in e.objects),
+            default=0.0,
         )
         return None if best >= BOX_IOU else f"no detection near {fmt_time(t)}s overlaps it (best IoU {best:.2f})"
 
 
-def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
-    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+def _corners(x1: float, y1: float, x2: float, y2: float) -> dict[str, float]:
+    return {"x1": x1, "y1": y1, "x2": x2, "y2": y2}
 
 
 def check_citations(think: str, view: VideoView, tol: float = 0.5) -> CitationReport:

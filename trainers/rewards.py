@@ -639,8 +639,7 @@ def build_rewards(config: RewardConfig | None = None) -> tuple[list[RewardFunc],
     ``functools.partial`` of a function above (picklable; TRL logs it under the function's name).
     """
     cfg = config or RewardConfig()
-    bound: dict[str, Any] = {"accuracy": cfg.answer, "tiou": cfg.tiou, "length": cfg.length,
-                             "citation": cfg.citation, "budget": cfg.budget}  # fmt: skip
+    bound: dict[str, Any] = {"accuracy": cfg.answer, "tiou": cfg.tiou, "length": cfg.length, "citation": cfg.citation}
     funcs: list[RewardFunc] = []
     weights = []
     for name, weight in cfg.weights.items():

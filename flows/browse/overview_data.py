@@ -43,10 +43,8 @@ def _minutes(seconds_or_hours: float, hours: bool = False) -> str:
 
 
 def load(con: duckdb.DuckDBPyConnection, root: Path, revision: int | None) -> Overview:
-    try:
-        from data_cards.stats import collect_stats
-    except ImportError:
-        return from_counts(con)
+    from data_cards.stats import collect_stats
+
     try:
         return from_card(collect_stats(root, revision))
     except Exception as e:  # the overview still shows its own counts; the log has the traceback

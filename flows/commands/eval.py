@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run directory, model directory or LoRA adapter (default: the embedded SmolLM2-135M)",
     )
     p.add_argument("--data", type=Path, required=True, metavar="DATASET")
-    p.add_argument("--split", help="split to score (default test)")
+    p.add_argument("--split", help="split(s) to score, comma-separated, e.g. val,test (default test)")
     p.add_argument("--limit", type=int, metavar="N", help="score only the first N rows")
     p.add_argument("--samples", type=int, metavar="K", help="sample K completions per item and vote (default 1)")
     p.add_argument("--batch-size", type=int, metavar="N")

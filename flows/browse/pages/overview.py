@@ -8,12 +8,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from curation.store.manifest import manifest_path
+from data_cards.plots import PLOT_DIR
 from flows.browse.context import Request
 from flows.browse.layout import page
 from flows.browse.markup import Html, definition_list, join, link, path_part, table, tag
 from flows.browse.overview_data import Overview, load
 
-PLOT_DIR = "card"
 _cache: dict[tuple[str, int | None], tuple[int, Overview]] = {}
 _cache_lock = threading.Lock()
 
