@@ -252,7 +252,9 @@ def test_openai_backend_request_body_prefill_stop_and_seed(chat_server):
         "stop": ["\n"],
         "continue_final_message": True,
     }
-    assert server.bodies[1]["messages"][-1] == {"role": "assistant", "content": "<think>"}
+    # requests go out concurrently, so find the prefill one by its content rather than by arrival order
+    (prefilled,) = [b for b in server.bodies if last_user(b) == "prefill"]
+    assert prefilled["messages"][-1] == {"role": "assistant", "content": "<think>"}
     # the echoed prefill is stripped and the reply cut at the stop string, which counts as a stop
     assert r_pre.text == "reasoning</think><answer>B" and r_pre.finish_reason == "stop"
 
