@@ -51,7 +51,7 @@ from curation.claims import (
     strip_citations,
 )
 from curation.draft import CONCLUSION
-from curation.textview import fmt_time
+from curation.textview import fmt_time, short_frame_id
 from schemas import EvidenceRecord, FrameRecord, VideoView
 from trainers.rewards import box_iou
 
@@ -86,11 +86,6 @@ class CitationReport:
     def accuracy(self) -> float:
         """Valid / checked, in [0, 1]; 0 for a chain that cites nothing (it is not evidence-bound)."""
         return self.valid / self.checked if self.checked else 0.0
-
-
-def short_frame_id(frame_id: str) -> str:
-    """The keyframe id a chain cites: the part after the video prefix (`abc…-f00003` → `f00003`)."""
-    return frame_id.rsplit("-", 1)[-1]
 
 
 def span_cite(start: float, end: float) -> str:

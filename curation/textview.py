@@ -41,6 +41,11 @@ ANSWER_FORMATS: dict[str, str] = {
 _LETTERED = re.compile(r"^\s*[A-Z][.)]\s")
 
 
+
+def short_frame_id(frame_id: str) -> str:
+    """The keyframe id prompts list and chains cite: the part after the video prefix (`abc…-f00003` → `f00003`)."""
+    return frame_id.rsplit("-", 1)[-1]
+
 def fmt_time(t: float) -> str:
     """Seconds with two decimals, the way every time in the text view is written."""
     return f"{t:.2f}"
@@ -120,7 +125,7 @@ def shot_line(number: int, shot: ShotRecord, view: VideoView, keyframes: bool = 
     summary = summarise_evidence(shot_evidence(view, shot))
     kfs = ""
     if keyframes:
-        ids = [f.frame_id.rsplit("-", 1)[-1] for f in sorted(view.frames, key=lambda f: f.time)
+        ids = [short_frame_id(f.frame_id) for f in sorted(view.frames, key=lambda f: f.time)
                if f.shot_id == shot.shot_id]  # fmt: skip
         kfs = f" (keyframes {', '.join(ids)})" if ids else ""
     return f"Shot {number} [{fmt_time(shot.start)}–{fmt_time(shot.end)}s]{kfs}: {summary}"
