@@ -10,6 +10,8 @@ from curation.stage import Rejected
 from schemas import CotRecord, Provenance, TaskRecord, VideoView
 from trainers.rewards import parse_completion
 
+DETAIL_CHARS = 500  # a backend's error page can be long; the reason code is what gets counted
+
 
 def dropped_draft(task: TaskRecord, rejected: Rejected, model: str, prov: Provenance) -> CotRecord:
     """A `cot` row for a task whose draft failed (LLM error, no answer, …): no text, the reason kept."""
@@ -18,6 +20,7 @@ def dropped_draft(task: TaskRecord, rejected: Rejected, model: str, prov: Proven
         cot_id=cot_id, task_id=task.task_id, video_id=task.video_id, model=model, draft="", refined=None,
         predicted_answer=None, format_score=0.0, accuracy=0.0, grounding_draft=0.0, grounding=0.0,
         confidence=0.0, accepted=False, reject_reason=f"draft:{rejected.reason}", provenance=prov,
+        reject_detail=rejected.detail[:DETAIL_CHARS],
     )  # fmt: skip
 
 
@@ -28,5 +31,6 @@ def dropped_refinement(
     think = parse_completion(cot.draft).think
     score = check_chain(think, view, time_tol, boundary_tol).score if think else 0.0
     return dataclasses.replace(
-        cot, grounding_draft=score, grounding=score, accepted=False, reject_reason=f"refine:{rejected.reason}"
-    )
+        cot, grounding_draft=score, grounding=score, accepted=False, reject_reason=f"refine:{rejected.reason}",
+        reject_detail=rejected.detail[:DETAIL_CHARS],
+    )  # fmt: skip

@@ -8,6 +8,7 @@ leaves no half entry, and a re-run finds exactly the work that finished.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -18,6 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 CACHE_DIR = ".cache"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,16 +63,28 @@ class StageCache:
     def has_table(self, stage: str, config_hash: str, key: str, table: str) -> bool:
         return (self.entry(stage, config_hash, key) / f"{table}.parquet").is_file()
 
-    def put(self, stage: str, config_hash: str, outcome: Outcome, tables: dict[str, pa.Table]) -> None:
+    def put(self, stage: str, config_hash: str, outcome: Outcome, tables: dict[str, pa.Table]) -> bool:
+        """Store one result; False (logged in one line, no half entry left) when the disk refuses the write."""
         target = self.entry(stage, config_hash, outcome.key)
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.parent / f".tmp-{uuid.uuid4().hex}"
-        tmp.mkdir()
-        for name, data in tables.items():
-            pq.write_table(data, tmp / f"{name}.parquet", compression="zstd")
-        doc = asdict(outcome)
-        doc.pop("cache_hit")
-        (tmp / "outcome.json").write_text(json.dumps(doc))
-        if target.exists():  # an identical result from an earlier, interrupted run
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
+            for name, data in tables.items():
+                pq.write_table(data, tmp / f"{name}.parquet", compression="zstd")
+            doc = asdict(outcome)
+            doc.pop("cache_hit")
+            (tmp / "outcome.json").write_text(json.dumps(doc))
+            if target.exists():  # an identical result from an earlier, interrupted run
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        except OSError as e:  # a full or read-only disk: the caller decides what the missing entry costs
+            shutil.rmtree(tmp, ignore_errors=True)
+            log.warning("cannot cache %s result for %s: %s", stage, outcome.key, _os_reason(e))
+            return False
+        return True
+
+
+def _os_reason(e: OSError) -> str:
+    """`No space left on device` rather than pyarrow's long wrapped message."""
+    return os.strerror(e.errno) if e.errno else str(e).splitlines()[0]

@@ -39,7 +39,7 @@ STAGE_TABLES: dict[str, tuple[str, ...]] = {
     "evidence": ("evidence",),
 }
 # Rejections caused by the run rather than the video are not cached, so a re-run tries again.
-TRANSIENT = {"stage_error", "timeout"}
+TRANSIENT = {"stage_error", "timeout", "cache_error"}
 
 
 @dataclass
@@ -97,7 +97,8 @@ def probe_one(path: Path, ctx: RunContext) -> tuple[Outcome, VideoRecord | None]
             ctx.cache.put("probe", h, out, {})
         return out, None
     out = Outcome("probe", key, "ok", seconds=seconds, stats={"duration": result.duration or 0.0})
-    ctx.cache.put("probe", h, out, {"videos": to_arrow("videos", [result])})
+    if not ctx.cache.put("probe", h, out, {"videos": to_arrow("videos", [result])}):
+        return _uncached(out), None
     return out, result
 
 
@@ -129,5 +130,10 @@ def perceive_one(stage: str, video: VideoRecord, ctx: RunContext) -> Outcome:
         seg = tables["segments"]
         stats["speech_seconds"] = float(pc.sum(pc.subtract(seg["end"], seg["start"])).as_py() or 0.0)
     out = Outcome(stage, key, "ok", seconds=seconds, counts={n: t.num_rows for n, t in tables.items()}, stats=stats)
-    ctx.cache.put(stage, h, out, tables)
-    return out
+    return out if ctx.cache.put(stage, h, out, tables) else _uncached(out)
+
+
+def _uncached(out: Outcome) -> Outcome:
+    """A result the cache could not store is lost to publishing (which reads the cache): a transient reject."""
+    return Outcome(out.stage, out.key, "rejected", "cache_error", "the stage cache could not store the result",
+                   out.seconds)  # fmt: skip

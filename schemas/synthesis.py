@@ -61,6 +61,8 @@ class CotRecord:
     citation_accuracy_draft: float = 0.0
     citations_checked: int = 0
     citation_errors: list[str] = field(default_factory=list)
+    # What the stage that dropped the chain said (the backend's error, the unsupported claims); "" when kept.
+    reject_detail: str = ""
 
 
 @dataclass

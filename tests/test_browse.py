@@ -8,6 +8,7 @@ README are made that way).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -167,6 +168,19 @@ def test_pages_answer_and_nothing_is_written(tmp_path: Path, serve: Any) -> None
         urllib.request.urlopen(req, timeout=10)
     assert err.value.code == 501
     assert snapshot(root) == before
+
+
+def test_a_dropped_chain_shows_what_the_backend_said(tmp_path: Path, serve: Any) -> None:
+    records = sample_records("0" * 64)
+    records["cot"][0] = dataclasses.replace(
+        records["cot"][0], accepted=False, reject_reason="draft:llm_error", reject_detail="HTTP 500: <b>overloaded</b>"
+    )
+    with DatasetWriter(tmp_path / "ds") as w:
+        for table, rows in records.items():
+            w.append(table, rows)
+        w.commit()
+    body = get(serve(tmp_path / "ds").url + "sample/t1")[1]
+    assert "draft:llm_error" in body and "HTTP 500: &lt;b&gt;overloaded&lt;/b&gt;" in body
 
 
 def test_video_page_pages_its_shots(tmp_path: Path, serve: Any) -> None:

@@ -18,9 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from curation.store import CorruptShard, Dataset, DatasetWriter, SchemaVersionError, StoreError
+from flows.cache import Outcome, StageCache
 from schemas import SCHEMA_VERSION, TABLES
 from tests.records import sample_records
 from tests.test_llm_backends import ChatServer, Reply, chat_reply
@@ -69,12 +71,11 @@ def visible_shards(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.glob("[a-z]*/*.parquet"))
 
 
-def one_line_error(proc: subprocess.CompletedProcess[str], command: str, quiet: bool = True) -> str:
+def one_line_error(proc: subprocess.CompletedProcess[str], command: str) -> str:
     """The CLI's contract for input errors: exit 2, one `vidcot CMD: error:` line (the last), no traceback."""
     assert proc.returncode == 2, (proc.returncode, proc.stderr[-3000:])
     assert proc.stderr.strip().splitlines()[-1].startswith(f"vidcot {command}: error:"), proc.stderr[-3000:]
-    if quiet:
-        assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     lines = [ln for ln in proc.stderr.splitlines() if ln.startswith(f"vidcot {command}: error:")]
     assert len(lines) == 1, proc.stderr[-3000:]
     return lines[0]
@@ -204,6 +205,17 @@ def test_full_disk_during_publish_is_a_clear_error_and_the_previous_revision_sta
         assert w.commit() == 2
 
 
+def test_full_disk_in_the_stage_cache_leaves_no_half_entry(small_fs: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cache = StageCache(small_fs / "ds")
+    table = pa.table({"x": pa.array(os.urandom(1 << 20))})  # 1 MiB of noise: zstd cannot shrink it
+    assert cache.put("shots", "h1", Outcome("shots", "v1", "ok"), {"frames": table})
+    fill(small_fs, leave=PAGE)
+    assert not cache.put("shots", "h1", Outcome("shots", "v2", "ok"), {"frames": table})
+    assert cache.get("shots", "h1", "v2") is None and cache.get("shots", "h1", "v1") is not None
+    assert not list((small_fs / "ds").rglob(".tmp-*"))  # the temp folder went with the failure
+    assert "cannot cache shots result for v2: No space left on device" in caplog.text
+
+
 def test_full_disk_in_curate_is_one_line_on_stderr(small_fs: Path, samples_dir: Path, tmp_path: Path) -> None:
     ds = small_fs / "ds"
     manifest = first_revision(ds)
@@ -213,9 +225,9 @@ def test_full_disk_in_curate_is_one_line_on_stderr(small_fs: Path, samples_dir: 
     shutil.copy(samples_dir / "shapes.mp4", clip)
     fill(small_fs, leave=3 * PAGE)  # the lock and the probe's cache entry fit; the shards of the revision do not
     proc = vidcot("curate", clip.parent, "--out", ds, "--until", "probe", "--no-progress")
-    # The probe's cache write fails first (Prefect logs that task's traceback; the video becomes a stage_error
-    # reject), then publishing the run's shards fails: that is the error the user gets, in one line.
-    line = one_line_error(proc, "curate", quiet=False)
+    # The probe's cache write fails first (one warning line, no traceback; the video becomes a transient
+    # cache_error reject), then publishing the run's shards fails: that is the error the user gets, in one line.
+    line = one_line_error(proc, "curate")
     assert "No space left on device" in line and str(ds) in line and "unchanged at revision 1" in line
     assert (ds / "manifest.json").read_bytes() == manifest and content_rows(ds) == before
     assert not (ds / ".staging").exists()
@@ -274,6 +286,9 @@ def test_llm_endpoint_dying_mid_run_retries_then_rejects_with_reasons(
     assert len(mine) == tasks
     assert sorted(c["reject_reason"] or "" for c in mine) == [""] * 2 + ["draft:llm_error"] * (tasks - 2)
     assert all(c["draft"] == "" and not c["accepted"] for c in mine if c["reject_reason"])
+    # The backend's own words are kept with the code: what failed and after how many attempts.
+    details = [c["reject_detail"] for c in mine if c["reject_reason"]]
+    assert all("attempts" in d or "HTTP 500" in d for d in details), details
 
 
 # ---- flipped bytes and a newer schema version ---------------------------------------------------------------------

@@ -24,6 +24,7 @@ NOT_SCORES = {
     "predicted_answer",
     "accepted",
     "reject_reason",
+    "reject_detail",
 }
 
 
@@ -55,6 +56,7 @@ def _chain(chain: dict[str, Any]) -> Html:
     return tag(
         "section",
         tag("h2", "Chain ", tag("code", chain["cot_id"]), " ", badge(verdict)),
+        tag("p", chain["reject_detail"], class_="muted") if chain.get("reject_detail") else "",
         _scores(chain),
         tag(
             "div",
