@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pydantic import Field
 
 from curation.stage import StageConfig
-from curation.textview import segment_line, shot_line, text_view
-from schemas import FrameRecord, ShotRecord, TaskRecord, VideoView
+from curation.textview import overlapping_shots, segment_line, shot_line, shot_overlaps, text_view
+from schemas import FrameRecord, SegmentRecord, ShotRecord, TaskRecord, VideoView
 
 _TIME = re.compile(r"(\d+(?:\.\d+)?)\s*s\b")
 
@@ -62,12 +62,6 @@ def estimate_tokens(text: str, chars_per_token: float = 4.0) -> int:
     return math.ceil(len(text) / chars_per_token)
 
 
-def _overlaps(shot: ShotRecord, a: float, b: float) -> bool:
-    if a == b:
-        return shot.start <= a < shot.end or a == shot.end
-    return min(b, shot.end) - max(a, shot.start) > 1e-6
-
-
 def required_shots(task: TaskRecord, view: VideoView) -> list[str]:
     """Ids of the shots the task's answer depends on (see the module docstring), in time order."""
     shots = sorted(view.shots, key=lambda s: s.start)
@@ -77,7 +71,7 @@ def required_shots(task: TaskRecord, view: VideoView) -> list[str]:
     need |= {e.shot_id for e in view.evidence if e.frame_id in ids}
     for seg in view.segments:
         if seg.segment_id in ids:
-            need |= {s.shot_id for s in shots if _overlaps(s, seg.start, seg.end)}
+            need |= {s.shot_id for s in overlapping_shots(view, seg.start, seg.end)}
     spans: list[tuple[float, float]] = []
     if task.span:
         spans.append((task.span[0], task.span[1]))
@@ -87,7 +81,7 @@ def required_shots(task: TaskRecord, view: VideoView) -> list[str]:
     elif times:
         spans.append((times[0], times[0]))
     for a, b in spans:
-        need |= {s.shot_id for s in shots if _overlaps(s, a, b)}
+        need |= {s.shot_id for s in overlapping_shots(view, a, b)}
     return [s.shot_id for s in shots if s.shot_id in need]
 
 
@@ -122,9 +116,12 @@ def select_view(
     shots = sorted(view.shots, key=lambda s: s.start)
     need = [s.shot_id for s in shots] if task.generator == "absence" else required_shots(task, view)
 
+    def in_shot(shot: ShotRecord, seg: SegmentRecord) -> bool:
+        return shot_overlaps(shot, seg.start, seg.end, view.duration)
+
     def render(shot_ids: set[str]) -> tuple[str, set[str]]:
         chosen = [s for s in shots if s.shot_id in shot_ids]
-        segs = {g.segment_id for g in view.segments if any(_overlaps(s, g.start, g.end) for s in chosen)}
+        segs = {g.segment_id for g in view.segments if any(in_shot(s, g) for s in chosen)}
         return text_view(view, subtitles, keyframes, shot_ids=shot_ids, segment_ids=segs), segs
 
     def fits(text: str) -> bool:
@@ -141,7 +138,7 @@ def select_view(
         number = {s.shot_id: i for i, s in enumerate(shots, start=1)}
         cost = {s.shot_id: len(shot_line(number[s.shot_id], s, view, keyframes)) + 1 for s in shots}
         seg_cost = {g.segment_id: len(segment_line(g)) + 1 for g in view.segments if segment_line(g)}
-        seg_of = {s.shot_id: {g.segment_id for g in view.segments if _overlaps(s, g.start, g.end)} for s in shots}
+        seg_of = {s.shot_id: {g.segment_id for g in view.segments if in_shot(s, g)} for s in shots}
         base = len(render(set())[0]) + 8  # header, "Shots:", transcript heading; slack for the header's counts
         limit = budget.max_tokens * budget.chars_per_token
         rest = [s for s in shots if s.shot_id not in need]

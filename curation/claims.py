@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass, field
 
 from curation.draft import CONCLUSION
-from curation.textview import MAX_COLOURS, MAX_OBJECTS, fmt_time, object_counts
-from schemas import EvidenceRecord, ShotRecord, VideoView
+from curation.textview import MAX_COLOURS, MAX_OBJECTS, fmt_time, object_counts, overlapping_shots
+from schemas import EvidenceRecord, VideoView
 
 NEUTRAL_GROUNDING = 0.5
 
@@ -118,14 +118,6 @@ def range_evidence(view: VideoView, start: float, end: float, tol: float) -> lis
     """Evidence of keyframes within ±tol of [start, end] and of the shots that range overlaps."""
     shots = {s.shot_id for s in overlapping_shots(view, start, end)}
     return [e for e in view.evidence if start - tol <= e.time <= end + tol or e.shot_id in shots]
-
-
-def overlapping_shots(view: VideoView, start: float, end: float) -> list[ShotRecord]:
-    """Shots that overlap [start, end] (a point range picks the shot containing it)."""
-    shots = sorted(view.shots, key=lambda s: s.start)
-    if start == end:
-        return [s for s in shots if s.start <= start < s.end or (start == s.end == view.duration)]
-    return [s for s in shots if min(end, s.end) - max(start, s.start) > 1e-6]
 
 
 def _boundaries(view: VideoView) -> list[float]:

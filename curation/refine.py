@@ -30,7 +30,6 @@ from curation.claims import (
     check_chain,
     cited_ranges,
     evidence_statement,
-    overlapping_shots,
     range_evidence,
     split_sentences,
 )
@@ -40,7 +39,7 @@ from curation.llm.factory import LLMConfig, backend_from_config
 from curation.llm.prompts import REFINE_REWRITE, SYSTEM_SHORT, combined_hash
 from curation.stage import Rejected, Stage, StageConfig
 from curation.tasks.absence import absence_statement
-from curation.textview import fmt_time, summarise_evidence
+from curation.textview import fmt_time, overlapping_shots, summarise_evidence
 from schemas import CotRecord, Message, TaskRecord, VideoView
 from trainers.rewards import parse_completion
 

@@ -41,10 +41,22 @@ ANSWER_FORMATS: dict[str, str] = {
 _LETTERED = re.compile(r"^\s*[A-Z][.)]\s")
 
 
-
 def short_frame_id(frame_id: str) -> str:
     """The keyframe id prompts list and chains cite: the part after the video prefix (`abc…-f00003` → `f00003`)."""
     return frame_id.rsplit("-", 1)[-1]
+
+
+def shot_overlaps(shot: ShotRecord, start: float, end: float, video_end: float) -> bool:
+    """Whether `shot` overlaps [start, end]; a point belongs to the shot it starts (the last shot owns the end)."""
+    if start == end:
+        return shot.start <= start < shot.end or start == shot.end == video_end
+    return min(end, shot.end) - max(start, shot.start) > 1e-6
+
+
+def overlapping_shots(view: VideoView, start: float, end: float) -> list[ShotRecord]:
+    """Shots that overlap [start, end], in time order (a point range picks the shot containing it)."""
+    return [s for s in sorted(view.shots, key=lambda s: s.start) if shot_overlaps(s, start, end, view.duration)]
+
 
 def fmt_time(t: float) -> str:
     """Seconds with two decimals, the way every time in the text view is written."""

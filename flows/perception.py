@@ -62,7 +62,8 @@ class RunContext:
         return video_id
 
 
-def _probe_key(path: Path) -> str:
+def probe_key(path: Path) -> str:
+    """The probe cache key of a file: its resolved path, size and mtime (a file is re-probed when any changes)."""
     st = path.stat()
     return hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:32]
 
@@ -79,7 +80,7 @@ def probe_one(path: Path, ctx: RunContext) -> tuple[Outcome, VideoRecord | None]
     """Probe one file (cached by path, size and mtime)."""
     h = ctx.config_hash("probe")
     try:
-        key = _probe_key(path)
+        key = probe_key(path)
     except OSError as e:
         return Outcome("probe", str(path), "rejected", "unreadable", str(e)), None
     hit = ctx.cache.get("probe", h, key)

@@ -23,7 +23,8 @@ from flows.config import CurateConfig, load_config
 from flows.curate import STAGES, run_curate
 from flows.errors import UserError
 from flows.inputs import expand_inputs
-from flows.perception import _probe_key
+from flows.lognoise import ThreadTimeoutNoise
+from flows.perception import probe_key
 from flows.publish import existing_ids, published_rejects
 from schemas import from_arrow
 
@@ -55,7 +56,7 @@ def pending_videos(input_dir: Path, dataset: Path, config: CurateConfig) -> Pend
     found = Pending()
     for path in expand_inputs([input_dir], config.run.extensions):
         try:
-            key = _probe_key(path)
+            key = probe_key(path)
         except OSError:  # removed since it was listed
             continue
         hit = cache.get("probe", probe_hash, key)
@@ -124,17 +125,10 @@ def scheduled_curate(
     return {"new": len(pending.new), "known": pending.known, "revision": summary.revision}
 
 
-class _ThreadTimeoutNoise(logging.Filter):
-    """Prefect warns once per threaded task that has a timeout; `vidcot curate` filters the same warning."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "running in a worker thread" not in record.getMessage()
-
-
 def _quiet_thread_timeouts() -> None:
     task_log = logging.getLogger("prefect.task_runs")
-    if not any(isinstance(f, _ThreadTimeoutNoise) for f in task_log.filters):
-        task_log.addFilter(_ThreadTimeoutNoise())
+    if not any(isinstance(f, ThreadTimeoutNoise) for f in task_log.filters):
+        task_log.addFilter(ThreadTimeoutNoise())
 
 
 def build_deployment(

@@ -75,8 +75,11 @@ def is_subtitle_leak(task: TaskRecord, view: VideoView) -> bool:
     if task.generator in SPOKEN_GENERATORS:
         return True
     if task.generator == "absence":
+        from curation.tasks.absence import absence_subject  # absence builds on this module's word helpers
+
         # Whether a phrase is said is read off the transcript; whether an object is seen is not.
-        return "spoken" in task.question and bool(view.segments)
+        subject = absence_subject(task)
+        return subject is not None and subject[0] == "speech" and bool(view.segments)
     spoken = transcript_words(view)
     if not spoken:
         return False

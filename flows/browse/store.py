@@ -21,6 +21,14 @@ from curation.store.query import connect
 POOL_SIZE = 4
 
 
+def manifest_stamp(root: Path) -> int:
+    """What identifies a dataset's current revision: its manifest's modification time (0 when there is none)."""
+    try:
+        return manifest_path(root).stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
 class DatasetViews:
     """Borrow DuckDB connections over one dataset (optionally pinned to a revision)."""
 
@@ -33,13 +41,8 @@ class DatasetViews:
         self._idle.put((stamp, self._open()))
 
     def _stamp(self) -> int:
-        """What identifies the dataset's current state: the manifest's modification time (0 when pinned)."""
-        if self.revision is not None:
-            return 0
-        try:
-            return manifest_path(self.root).stat().st_mtime_ns
-        except FileNotFoundError:
-            return 0
+        """The dataset's current state (always 0 when pinned to a revision)."""
+        return 0 if self.revision is not None else manifest_stamp(self.root)
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         return connect(self.root, self.revision)

@@ -8,6 +8,8 @@ import logging
 import os
 from pathlib import Path
 
+from flows.lognoise import ThreadTimeoutNoise
+
 STAGE_NAMES = ("probe", "shots", "asr", "evidence", "tasks", "draft", "refine", "verify", "negatives", "difficulty",
                "pools")  # fmt: skip
 
@@ -72,19 +74,16 @@ def _quiet_prefect(verbose: bool) -> None:
             handler.addFilter(_PrefectNoise())
 
 
-class _PrefectNoise(logging.Filter):
-    """Drops two kinds of Prefect noise that are not about the user's run.
-
-    The ephemeral API server logs its own shutdown races (event flushes cancelled at exit), and Prefect warns on
-    every threaded task that has a timeout; the run summary reports real timeouts.
-    """
+class _PrefectNoise(ThreadTimeoutNoise):
+    """Drops Prefect noise that is not about the user's run: the ephemeral API server's own shutdown races (event
+    flushes cancelled at exit), tracebacks of errors the CLI reports in one line, and thread-timeout warnings."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith("prefect.server") and record.levelno < logging.CRITICAL:
             return False
         if record.name.startswith("prefect") and record.exc_info and _reported_by_cli(record.exc_info[1]):
             return False  # a locked dataset, a full disk: the CLI says it in one line; no flow traceback
-        return "running in a worker thread" not in record.getMessage()
+        return super().filter(record)
 
 
 def _reported_by_cli(exc: BaseException | None) -> bool:

@@ -7,12 +7,12 @@ import threading
 from pathlib import Path
 from urllib.parse import urlencode
 
-from curation.store.manifest import manifest_path
 from data_cards.plots import PLOT_DIR
 from flows.browse.context import Request
 from flows.browse.layout import page
 from flows.browse.markup import Html, definition_list, join, link, path_part, table, tag
 from flows.browse.overview_data import Overview, load
+from flows.browse.store import manifest_stamp
 
 _cache: dict[tuple[str, int | None], tuple[int, Overview]] = {}
 _cache_lock = threading.Lock()
@@ -21,7 +21,7 @@ _cache_lock = threading.Lock()
 def overview(req: Request) -> Overview:
     """The overview's numbers, computed once per manifest version (a new revision recomputes them)."""
     key = (str(req.root), req.revision)
-    stamp = manifest_path(req.root).stat().st_mtime_ns
+    stamp = manifest_stamp(req.root)
     with _cache_lock:
         hit = _cache.get(key)
     if hit is not None and hit[0] == stamp:
