@@ -18,7 +18,7 @@ import json
 import re
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from curation.budget import BudgetConfig, select_view
 from curation.llm.base import GenRequest, GenResult, LLMBackend
@@ -56,6 +56,16 @@ class DraftConfig(StageConfig):
     )
     drafters_per_task: int = Field(default=1, ge=1, description="backends that each draft every task")
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="viewing budget of the drafting view")
+
+    @field_validator("llms")
+    @classmethod
+    def _distinct(cls, value: list[DrafterConfig]) -> list[DrafterConfig]:
+        # Chains are cached and identified by backend: two equal entries would draft the same chain twice.
+        for i, d in enumerate(value):
+            for j in range(i):
+                if value[j].llm == d.llm:
+                    raise ValueError(f"entries {j} and {i} name the same backend; raise its weight instead")
+        return value
 
     def drafters(self) -> list[DrafterConfig]:
         """The drafting backends of a run: `llms`, or `llm` alone."""

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from curation.draft import DraftConfig
 from curation.llm.drafters import DrafterConfig, assign_drafters
 from curation.llm.factory import LLMConfig
+from curation.stage import stage_config_from
 from flows.cache import StageCache
 from flows.config import load_config
 from flows.perception import RunContext
@@ -41,6 +43,12 @@ def test_assignment_is_weighted_and_deterministic():
     both = assign_drafters(ids[:10], drafters, per_task=2)
     assert all(js == [0, 1] for js in both.values())
     assert assign_drafters(ids[:3], drafters[:1], per_task=2) == {i: [0] for i in ids[:3]}
+
+
+def test_the_same_backend_twice_is_a_config_error() -> None:
+    twice = [{"llm": {"backend": "embedded"}}, {"llm": {"backend": "embedded"}, "weight": 2}]
+    with pytest.raises(ValueError, match=r"llms.*entries 0 and 1 name the same backend"):
+        stage_config_from(DraftConfig, {"llms": twice}, "draft")
 
 
 def test_each_chain_records_the_backend_that_drafted_it(tmp_path, chat_server):  # noqa: F811
