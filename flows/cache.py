@@ -45,6 +45,7 @@ class Outcome:
 class StageCache:
     def __init__(self, dataset: Path) -> None:
         self.root = Path(dataset) / CACHE_DIR
+        self.failed_writes = 0
 
     def entry(self, stage: str, config_hash: str, key: str) -> Path:
         return self.root / stage / config_hash / key
@@ -80,7 +81,10 @@ class StageCache:
             os.replace(tmp, target)
         except OSError as e:  # a full or read-only disk: the caller decides what the missing entry costs
             shutil.rmtree(tmp, ignore_errors=True)
-            log.warning("cannot cache %s result for %s: %s", stage, outcome.key, _os_reason(e))
+            # Once per cache: on a full disk every later video fails the same way (the run summary counts them).
+            level = logging.DEBUG if self.failed_writes else logging.WARNING
+            self.failed_writes += 1
+            log.log(level, "cannot cache %s result for %s: %s", stage, outcome.key, _os_reason(e))
             return False
         return True
 

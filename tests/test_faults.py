@@ -214,6 +214,9 @@ def test_full_disk_in_the_stage_cache_leaves_no_half_entry(small_fs: Path, caplo
     assert cache.get("shots", "h1", "v2") is None and cache.get("shots", "h1", "v1") is not None
     assert not list((small_fs / "ds").rglob(".tmp-*"))  # the temp folder went with the failure
     assert "cannot cache shots result for v2: No space left on device" in caplog.text
+    assert not cache.put("shots", "h1", Outcome("shots", "v3", "ok"), {"frames": table})
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and cache.failed_writes == 2  # one line, not one per video
 
 
 def test_full_disk_in_curate_is_one_line_on_stderr(small_fs: Path, samples_dir: Path, tmp_path: Path) -> None:
