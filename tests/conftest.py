@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +41,15 @@ def dataset_dir(tmp_path: Path) -> Path:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def sigkill_run(proc: subprocess.Popen[Any]) -> None:
+    """SIGKILL a `vidcot` process started with `start_new_session=True` — the fault under test — then the rest of its
+    process group: Prefect's ephemeral API server outlives a killed parent and would run on, orphaned."""
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 PIPELINE_CLIPS = ("cuts_narrated.mp4", "onscreen_text.mp4", "shapes.mp4", "no_audio.mp4")
 PIPELINE_CONFIG = """
 tasks: {max_per_video: 1}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 
 from curation.store import Dataset
 from schemas import TABLES
+from tests.conftest import sigkill_run
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,14 +146,13 @@ def test_sigkill_then_rerun_equals_uninterrupted(
         "evidence",
         "--no-progress",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
     # Kill once the ASR stage has finished its first video: shots are done, the rest is in flight.
     while not any((out / ".cache" / "asr").glob("*/*/outcome.json")):
         assert proc.poll() is None and time.monotonic() < deadline, "curate ended before it could be killed"
         time.sleep(0.1)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(10)
+    sigkill_run(proc)
     assert not (out / "manifest.json").exists()
     s = summary_of(curate(good_dir, "--out", out))
     assert s["cache_hits"]["shots"] == 3 and s["cache_hits"]["asr"] >= 1

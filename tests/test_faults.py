@@ -24,6 +24,7 @@ import pytest
 from curation.store import CorruptShard, Dataset, DatasetWriter, SchemaVersionError, StoreError
 from flows.cache import Outcome, StageCache
 from schemas import SCHEMA_VERSION, TABLES
+from tests.conftest import sigkill_run
 from tests.records import sample_records
 from tests.test_llm_backends import ChatServer, Reply, chat_reply
 
@@ -102,16 +103,16 @@ def kill_after(inputs: Path, ds: Path, stage: str, log: Path) -> None:
     before = finished(ds, stage)
     with open(log, "w") as err:
         proc = subprocess.Popen(
-            curate_cmd(inputs, ds, "--until", "evidence"), cwd=ROOT, stdout=err, stderr=err, env=ENV
-        )
+            curate_cmd(inputs, ds, "--until", "evidence"), cwd=ROOT, stdout=err, stderr=err, env=ENV,
+            start_new_session=True,
+        )  # fmt: skip
         deadline = time.monotonic() + 400
         while finished(ds, stage) <= before:
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
+                sigkill_run(proc)
                 pytest.fail(f"curate ended or stalled before {stage} could be interrupted:\n{log.read_text()[-3000:]}")
             time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
+        sigkill_run(proc)
     assert proc.returncode == -signal.SIGKILL
 
 
