@@ -53,16 +53,16 @@ from rich.table import Table
 
 from curation.asr import AsrStage
 from curation.decode import decode_only
-from curation.llm.embedded import cache_root
 from curation.probe import ProbeConfig, ProbeStage
 from curation.samples import Sidecar, build_samples
 from curation.shots import ShotsStage
 from curation.stage import Rejected
 from schemas import VideoRecord
+from trainers.embedded import cache_root
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests.wer: the same word error rate the ASR tests use
-from tests.wer import wer  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from trainers.wer import wer  # noqa: E402
 
 log = logging.getLogger("benchmarks.perception")
 

@@ -90,8 +90,8 @@ def pool_scan(dataset: Path) -> dict[str, Any]:
     The frames table is the only one with image bytes; a pool query must read none of its shards, and a frames
     metadata query must skip the jpeg column chunks (frames shards have small row groups for this).
     """
-    from curation.store import Dataset
-    from curation.store.query import connect
+    from schemas.store import Dataset
+    from schemas.store.query import connect
 
     ds = Dataset(dataset)
     out: dict[str, Any] = {
@@ -123,8 +123,8 @@ def pool_scan(dataset: Path) -> dict[str, Any]:
 
 
 def sample_clips(limit: int | None) -> list[Path]:
-    from curation.llm.embedded import cache_root
     from curation.samples import build_samples
+    from trainers.embedded import cache_root
 
     folder = cache_root() / "samples"
     clips = [folder / sc.file for sc in build_samples(folder) if sc.has_video]

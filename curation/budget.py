@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pydantic import Field
 
 from curation.stage import StageConfig
-from curation.textview import overlapping_shots, segment_line, shot_line, shot_overlaps, text_view
 from schemas import FrameRecord, SegmentRecord, ShotRecord, TaskRecord, VideoView
+from trainers.textview import overlapping_shots, segment_line, shot_line, shot_overlaps, text_view
 
 _TIME = re.compile(r"(\d+(?:\.\d+)?)\s*s\b")
 

@@ -23,9 +23,9 @@ from pydantic import Field
 
 from curation.llm.base import GenRequest, LLMBackend
 from curation.stage import Rejected, Stage, StageConfig
-from curation.textview import task_messages
 from schemas import TaskRecord, VideoView
 from trainers.rewards import answer_score, parse_completion
+from trainers.textview import task_messages
 
 log = logging.getLogger(__name__)
 UNKNOWN = 0.5

@@ -24,13 +24,13 @@ from curation.budget import BudgetConfig, select_view
 from curation.llm.base import GenRequest, GenResult, LLMBackend
 from curation.llm.drafters import DrafterConfig
 from curation.llm.factory import LLMConfig, backend_from_config
-from curation.llm.prompts import DRAFT_ANSWER, DRAFT_HINT, DRAFT_OBSERVE, SYSTEM_SHORT, combined_hash
+from curation.llm.prompts import DRAFT_ANSWER, DRAFT_HINT, DRAFT_OBSERVE, SYSTEM_SHORT
 from curation.stage import Rejected, Stage, StageConfig
-from curation.textview import fmt_time, question_block, shot_evidence, summarise_evidence
 from schemas import CotRecord, Message, ShotRecord, TaskRecord, VideoView
 from trainers.rewards import choice_letter, ordering_items, parse_boxes, parse_number, parse_span
+from trainers.templates import combined_hash
+from trainers.textview import CONCLUSION, fmt_time, question_block, shot_evidence, summarise_evidence
 
-CONCLUSION = "So the answer is"
 _SHOT_NO = re.compile(r"^\s*#?(\d+)\s*[,:.)]?\s*")
 _WORD = re.compile(r"[a-z]+")
 

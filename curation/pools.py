@@ -1,11 +1,11 @@
 """The training pools: `sft` (chat messages), `rl` (prompts with verifiable targets) and `pairs` (preferences).
 
 Every row takes its split from its task (so from its video: no video is in two splits), its prompt from
-`curation.textview.task_messages` (the same system + user turns the trainers and eval use), and refers to the
+`trainers.textview.task_messages` (the same system + user turns the trainers and eval use), and refers to the
 video file and keyframe ids — never to image bytes. The text view in the prompt and the keyframe ids (the image
 inputs) are what the sample's viewing budget allows (`curation.budget`); `budget_used`, `budget_frames` and
 `budget_tokens` record how much of it the row takes. Prompts list each shot's keyframe ids (`cite_keyframes`),
-so a policy can cite them the way evidence-bound chains do (`curation.citations`).
+so a policy can cite them the way evidence-bound chains do (`trainers.citations`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from curation.budget import BudgetConfig, ViewSelection, select_view
 from curation.difficulty import Difficulty
 from curation.negatives import pair_sides
 from curation.stage import Rejected, Stage, StageConfig
-from curation.textview import task_messages, task_prompt_hash
 from curation.verify import chain_text
 from schemas import (
     CotRecord,
@@ -33,6 +32,7 @@ from schemas import (
     TaskRecord,
     VideoView,
 )
+from trainers.textview import task_messages, task_prompt_hash
 
 
 class PoolsConfig(StageConfig):

@@ -1,9 +1,9 @@
 """Frame-conditioned refinement: check a draft's claims against the evidence of the times it cites, fix or drop it.
 
-The claims and how each is checked are in `curation.claims` (objects, counts, colours, on-screen text, speech,
+The claims and how each is checked are in `trainers.claims` (objects, counts, colours, on-screen text, speech,
 absence, cited times). Before checking, cited times are rewritten into the normal citation form
-(`curation.citations.normalise_times`); after, every sentence that cites a time also cites the keyframes whose
-evidence supports it (`curation.citations.add_keyframes`), so refined chains are evidence-bound by construction,
+(`trainers.citations.normalise_times`); after, every sentence that cites a time also cites the keyframes whose
+evidence supports it (`trainers.citations.add_keyframes`), so refined chains are evidence-bound by construction,
 whatever the drafting model wrote. Absence tasks get a sentence stating the checked absence
 (`curation.tasks.absence.absence_statement`).
 
@@ -20,8 +20,15 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from curation.citations import add_keyframes, normalise_times
-from curation.claims import (
+from curation.draft import DraftStage, compose_chain, observation_text
+from curation.llm.base import GenRequest, LLMBackend
+from curation.llm.factory import LLMConfig, backend_from_config
+from curation.llm.prompts import REFINE_REWRITE, SYSTEM_SHORT
+from curation.stage import Rejected, Stage, StageConfig
+from curation.tasks.absence import absence_statement
+from schemas import CotRecord, Message, TaskRecord, VideoView
+from trainers.citations import add_keyframes, normalise_times
+from trainers.claims import (
     KEYFRAME_CITE,
     NEUTRAL_GROUNDING,
     Claim,
@@ -33,15 +40,9 @@ from curation.claims import (
     range_evidence,
     split_sentences,
 )
-from curation.draft import CONCLUSION, DraftStage, compose_chain, observation_text
-from curation.llm.base import GenRequest, LLMBackend
-from curation.llm.factory import LLMConfig, backend_from_config
-from curation.llm.prompts import REFINE_REWRITE, SYSTEM_SHORT, combined_hash
-from curation.stage import Rejected, Stage, StageConfig
-from curation.tasks.absence import absence_statement
-from curation.textview import fmt_time, overlapping_shots, summarise_evidence
-from schemas import CotRecord, Message, TaskRecord, VideoView
 from trainers.rewards import parse_completion
+from trainers.templates import combined_hash
+from trainers.textview import CONCLUSION, fmt_time, overlapping_shots, summarise_evidence
 
 __all__ = [
     "NEUTRAL_GROUNDING",

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.llm.embedded import cache_root
+from trainers.embedded import cache_root
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ low_grounding       the refinement's grounding score < `min_grounding`
 uncited             (with views) the chain cites no evidence at all and `require_citations` is on
 bad_citations       (with views) citation accuracy < `min_citation_accuracy`: a cited time outside the video, a
                     keyframe that does not exist or does not show what the sentence claims, quoted speech not
-                    in the transcript at the cited time (`curation.citations`; the reasons are kept in
+                    in the transcript at the cited time (`trainers.citations`; the reasons are kept in
                     `citation_errors`)
 low_agreement       self-consistency (when samples are given): the chain's answer is not the majority of
                     its K samples, or the share agreeing with it (kept as `confidence`) < `min_agreement`
@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from curation.citations import check_citations
 from curation.stage import Stage, StageConfig
 from schemas import CotRecord, TaskRecord, VideoView
+from trainers.citations import check_citations
 from trainers.rewards import accuracy_reward, answer_score, format_reward, parse_completion
 
 if TYPE_CHECKING:
@@ -263,7 +263,7 @@ def draw_samples(
     """K sampled completions per chain's task from an `LLMBackend`, for self-consistency; failed samples are
     left out. Completions start from a `<think>` prefill (small models need it) which is put back in the text."""
     from curation.llm.base import GenRequest
-    from curation.textview import task_messages
+    from trainers.textview import task_messages
 
     requests, owners = [], []
     for cot, task in items:

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import schemas
-from curation.store import Dataset
 from schemas import VideoView
+from schemas.store import Dataset
 
 # (table, the key that identifies one row, how rows are ordered inside a view)
 _PARTS: tuple[tuple[str, str, Any], ...] = (

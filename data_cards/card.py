@@ -19,13 +19,13 @@ from typing import Any
 
 import yaml
 
-from curation.store import Dataset, load_manifest
-from curation.store.atomic import atomic_write_bytes
-from curation.store.query import connect
 from data_cards.plots import PLOT_DIR, PLOTS, plot_path, write_plots
 from data_cards.stats import POOLS, collect_stats
 from schemas import schema_for
 from schemas.card import CardStats, Histogram
+from schemas.store import Dataset, load_manifest
+from schemas.store.atomic import atomic_write_bytes
+from schemas.store.query import connect
 
 log = logging.getLogger(__name__)
 

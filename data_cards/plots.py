@@ -17,8 +17,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from curation.store.atomic import atomic_write_bytes
 from schemas.card import CardStats, Histogram
+from schemas.store.atomic import atomic_write_bytes
 
 PLOT_DIR = "card"
 # name -> what it shows (the card uses these as captions)

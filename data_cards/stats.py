@@ -15,8 +15,6 @@ from typing import Any
 
 import duckdb
 
-from curation.store import Dataset
-from curation.store.query import connect
 from schemas import TABLES, schema_for
 from schemas.card import (
     CardProvenance,
@@ -27,6 +25,8 @@ from schemas.card import (
     RejectCount,
     RevisionInfo,
 )
+from schemas.store import Dataset
+from schemas.store.query import connect
 
 log = logging.getLogger(__name__)
 

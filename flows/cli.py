@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from curation.store import StoreError
+    from schemas.store import StoreError
 
     try:
         return int(args.func(args) or 0)

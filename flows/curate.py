@@ -22,7 +22,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from curation import __version__
 from curation.probe import find_duplicates
-from curation.store import DatasetWriter
 from flows.cache import Outcome, StageCache
 from flows.config import CurateConfig
 from flows.perception import PERCEPTION_STAGES, RunContext, perceive_one, probe_one
@@ -31,6 +30,7 @@ from flows.runners import build_task_runner
 from flows.synthesis import SYNTHESIS_STAGES, SynthesisSummary, run_synthesis
 from flows.workers import StagePool
 from schemas import Provenance, RejectRecord, VideoRecord
+from schemas.store import DatasetWriter
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from curation.store import DatasetWriter
-from curation.store.manifest import manifest_path
-from curation.store.query import connect
 from flows.cache import Outcome
 from flows.perception import STAGE_TABLES, RunContext
 from schemas import RejectRecord, VideoRecord
+from schemas.store import DatasetWriter
+from schemas.store.manifest import manifest_path
+from schemas.store.query import connect
 
 # The table whose (video_id, config hash) pairs tell whether a stage's rows for a video are already published.
 PRIMARY = {"shots": "shots", "asr": "segments", "evidence": "evidence"}

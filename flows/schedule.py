@@ -17,7 +17,6 @@ from prefect import flow, get_run_logger
 from prefect.types.entrypoint import EntrypointType
 
 from curation.probe import sha256_file
-from curation.store.errors import DatasetLocked
 from flows.cache import StageCache
 from flows.config import CurateConfig, load_config
 from flows.curate import STAGES, run_curate
@@ -27,6 +26,7 @@ from flows.lognoise import ThreadTimeoutNoise
 from flows.perception import probe_key
 from flows.publish import existing_ids, published_rejects
 from schemas import from_arrow
+from schemas.store.errors import DatasetLocked
 
 log = logging.getLogger(__name__)
 

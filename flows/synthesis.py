@@ -26,8 +26,6 @@ from curation.negatives import NegativesStage
 from curation.pools import PoolsStage
 from curation.refine import RefineStage
 from curation.stage import Rejected
-from curation.store import Dataset, DatasetWriter
-from curation.store.manifest import manifest_path
 from curation.tasks import TasksStage
 from curation.verify import VerifyStage, draw_samples, reason_counts
 from curation.views import load_views
@@ -44,6 +42,8 @@ from schemas import (
     schema_for,
     to_arrow,
 )
+from schemas.store import Dataset, DatasetWriter
+from schemas.store.manifest import manifest_path
 
 SYNTHESIS_STAGES = ("tasks", "draft", "refine", "verify", "negatives", "difficulty", "pools")
 T = TypeVar("T")

@@ -56,7 +56,7 @@ class CotRecord:
     accepted: bool
     reject_reason: str | None
     provenance: Provenance | None = None
-    # Evidence-bound citations (curation/citations.py): valid / checked of the verified text and of the draft.
+    # Evidence-bound citations (trainers/citations.py): valid / checked of the verified text and of the draft.
     citation_accuracy: float = 0.0
     citation_accuracy_draft: float = 0.0
     citations_checked: int = 0

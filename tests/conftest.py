@@ -27,8 +27,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     """All sample media with sidecars; generated deterministically, so a cached copy is as good as new."""
-    from curation.llm.embedded import cache_root
     from curation.samples import build_samples
+    from trainers.embedded import cache_root
 
     out = cache_root() / "samples"
     build_samples(out)

@@ -7,7 +7,6 @@ import dataclasses
 
 import pytest
 
-from curation.citations import check_citations
 from curation.refine import RefineConfig, RefineStage
 from curation.tasks import TasksConfig, TasksStage
 from curation.tasks.absence import NO, UNKNOWN, YES, Generator, absence_statement, absence_subject
@@ -15,6 +14,7 @@ from curation.tasks.base import cap_share
 from curation.tasks.leakage import transcript_words, words
 from schemas import CotRecord, Provenance, SegmentRecord, TaskRecord, VideoView, WordRecord
 from tests.test_draft_refine import P, make_view, obj
+from trainers.citations import check_citations
 from trainers.rewards import parse_completion
 
 
@@ -130,8 +130,8 @@ def test_absence_chains_state_the_checked_absence():
 @pytest.mark.slow
 def test_absence_tasks_of_a_curated_dataset_are_absent(pipeline_dataset):
     """On the real pipeline output: every absence task's subject is missing from its own video's evidence."""
-    from curation.store import Dataset
     from curation.views import load_views
+    from schemas.store import Dataset
 
     path, summary = pipeline_dataset
     tasks = [t for t in Dataset(path).read("tasks").to_pylist() if t["generator"] == "absence"]

@@ -16,7 +16,7 @@ from curation.samples import load_sidecar
 from curation.stage import Rejected
 from flows.cli import main as cli
 from schemas import VideoRecord
-from tests.wer import wer
+from trainers.wer import wer
 
 
 @pytest.fixture(scope="module")

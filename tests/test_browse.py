@@ -21,14 +21,14 @@ from typing import Any
 
 import pytest
 
-from curation.store import DatasetWriter
-from curation.store.query import connect
 from flows.browse import BrowseServer
 from flows.browse.diff import side_by_side
 from flows.browse.filters import SampleFilters
 from flows.browse.queries.samples import list_samples
 from flows.cli import main
 from schemas import FrameRecord, SegmentRecord, ShotRecord
+from schemas.store import DatasetWriter
+from schemas.store.query import connect
 from tests.records import PROV, sample_records
 
 SCRIPT = "<script>window.pwned=1</script>"

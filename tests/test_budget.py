@@ -9,12 +9,12 @@ import pytest
 
 from curation.budget import BudgetConfig, coarse_to_fine, estimate_tokens, required_shots, select_view
 from curation.pools import PoolsConfig, PoolsStage
-from curation.textview import text_view
 from schemas import EvidenceRecord, FrameRecord, SegmentRecord, ShotRecord, TaskRecord, VideoRecord, VideoView
 from tests.test_draft_refine import MC, P, make_view, obj
 from trainers.config import GrpoSettings, build
 from trainers.grpo import reward_setup
 from trainers.rewards import budget_reward, citation_reward
+from trainers.textview import text_view
 
 LABELS = ("dog", "car", "cat", "bus", "bird", "boat", "horse", "cup", "chair", "clock")
 

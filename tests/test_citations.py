@@ -6,7 +6,11 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from curation.citations import (
+from curation.refine import RefineConfig, RefineStage
+from curation.verify import VerifyStage
+from schemas import CotRecord
+from tests.test_draft_refine import MC, cot, make_view
+from trainers.citations import (
     add_keyframes,
     check_citations,
     check_text_view_citations,
@@ -14,12 +18,8 @@ from curation.citations import (
     normalise_times,
     parse_text_view,
 )
-from curation.refine import RefineConfig, RefineStage
-from curation.textview import task_messages, text_view
-from curation.verify import VerifyStage
-from schemas import CotRecord
-from tests.test_draft_refine import MC, cot, make_view
 from trainers.rewards import citation_reward
+from trainers.textview import task_messages, text_view
 
 
 def chain(think: str, answer: str = "B") -> str:
@@ -189,10 +189,10 @@ def test_cited_shots_per_sentence():
 
 def test_a_dataset_from_before_the_new_columns_reads_and_appends(tmp_path, monkeypatch):
     """Shards without `citation_*` / `budget_*` columns (an older vidcot) still read, query and take new rows."""
-    import curation.store.writer as writer_module
-    from curation.store import Dataset, DatasetWriter
-    from curation.store.query import connect
+    import schemas.store.writer as writer_module
     from schemas import from_arrow, schema_for
+    from schemas.store import Dataset, DatasetWriter
+    from schemas.store.query import connect
     from tests.records import sample_records
     from trainers.data import load_sft
 

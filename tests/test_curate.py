@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from curation.store import Dataset
 from schemas import TABLES
+from schemas.store import Dataset
 from tests.conftest import sigkill_run
 
 pytestmark = pytest.mark.slow

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from curation.probe import ProbeConfig, ProbeStage
-from curation.store.query import connect
 from flows.config import load_config
 from flows.curate import run_curate
 from flows.errors import UserError
 from flows.runners import build_task_runner, check_scheduler, local_cluster, prefect_api_url
 from flows.workers import StagePool, process_pool
+from schemas.store.query import connect
 
 # Speech (ASR rows), on-screen text (OCR evidence), no audio, a plain clip, and one too short (a probe reject).
 CLIPS = ("cuts_narrated.mp4", "onscreen_text.mp4", "no_audio.mp4", "shapes.mp4", "tiny.mp4")

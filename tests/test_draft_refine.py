@@ -12,7 +12,6 @@ from curation.llm.factory import LLMConfig
 from curation.llm.openai_backend import OpenAIBackend
 from curation.refine import NEUTRAL_GROUNDING, RefineConfig, RefineStage, check_chain
 from curation.stage import Rejected
-from curation.textview import strip_transcript, task_messages, text_view
 from schemas import (
     CotRecord,
     DetectedObject,
@@ -27,6 +26,7 @@ from schemas import (
 )
 from tests.test_llm_backends import Reply, chat_reply, chat_server, last_user  # noqa: F401 - fixture
 from trainers.rewards import parse_completion
+from trainers.textview import strip_transcript, task_messages, text_view
 
 P = Provenance(stage="test", config_hash="0" * 16, package_version="0")
 CITE = re.compile(r"\[\d+\.\d+(?:–\d+\.\d+)?s\]")

@@ -101,7 +101,7 @@ def test_embedded_model_and_endpoint_both_draft_in_one_curate_run(samples_dir, t
         capture_output=True, text=True, cwd=ROOT, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    from curation.store.query import connect
+    from schemas.store.query import connect
 
     rows = connect(out).execute(
         "SELECT model, count(*), sum(accepted::int), list_distinct(flatten(list(provenance.models))) "

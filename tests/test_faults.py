@@ -21,9 +21,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from curation.store import CorruptShard, Dataset, DatasetWriter, SchemaVersionError, StoreError
 from flows.cache import Outcome, StageCache
 from schemas import SCHEMA_VERSION, TABLES
+from schemas.store import CorruptShard, Dataset, DatasetWriter, SchemaVersionError, StoreError
 from tests.conftest import sigkill_run
 from tests.records import sample_records
 from tests.test_llm_backends import ChatServer, Reply, chat_reply

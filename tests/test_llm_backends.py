@@ -16,8 +16,9 @@ import pytest
 from curation.llm.base import GenRequest, GenResult, cut_at_stop
 from curation.llm.factory import LLMConfig, backend_from_config
 from curation.llm.openai_backend import OpenAIBackend
-from curation.llm.prompts import DRAFT_OBSERVE, PromptTemplate
+from curation.llm.prompts import DRAFT_OBSERVE
 from schemas import Message
+from trainers.templates import PromptTemplate
 
 # A reply is (status, headers, body bytes), or one of the actions "hang", "die", "kill".
 Reply = tuple[int, dict[str, str], bytes] | str

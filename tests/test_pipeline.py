@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from curation.store import Dataset
-from curation.store.query import connect
 from schemas import from_arrow
+from schemas.store import Dataset
+from schemas.store.query import connect
 from trainers.rewards import answer_score, parse_completion
 
 pytestmark = pytest.mark.slow

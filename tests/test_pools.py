@@ -11,13 +11,13 @@ import pytest
 from curation.difficulty import Difficulty, DifficultyConfig, DifficultyStage, pass_at_k
 from curation.negatives import NegativesConfig, NegativesStage
 from curation.pools import PoolsStage
-from curation.store import DatasetWriter
-from curation.store.query import connect
 from curation.tasks import TasksConfig, TasksStage
 from curation.verify import VerifyStage
 from curation.views import load_views
 from flows.cli import main
 from schemas import CotRecord, TaskRecord
+from schemas.store import DatasetWriter
+from schemas.store.query import connect
 from tests.test_tasks import kitchen_view, street_view
 from tests.test_verify import ScriptedBackend
 from trainers.rewards import answer_score, parse_completion

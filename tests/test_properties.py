@@ -18,7 +18,6 @@ from curation.probe import ProbeConfig, ProbeStage
 from curation.shots import ShotsStage
 from curation.stage import Rejected
 from curation.tasks import TasksConfig, TasksStage
-from curation.textview import strip_transcript, text_view
 from schemas import PROBLEM_TYPES, ShotRecord, VideoRecord, VideoView
 from tests.test_tasks import build_view
 from trainers.rewards import (
@@ -29,6 +28,7 @@ from trainers.rewards import (
     score_completion,
     temporal_iou,
 )
+from trainers.textview import strip_transcript, text_view
 
 FEW = settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 MEDIA = settings(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curation.store import Dataset, DatasetWriter
-from curation.store.query import connect
+from schemas.store import Dataset, DatasetWriter
+from schemas.store.query import connect
 from tests.records import sample_records
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from curation.store import Dataset, DatasetWriter
-from curation.store.atomic import sha256_file
 from data_cards.card import CARD_NAME, build_card
 from flows.cli import main as vidcot
 from schemas import TABLES
+from schemas.store import Dataset, DatasetWriter
+from schemas.store.atomic import sha256_file
 from tests.records import sample_records
 
 

@@ -17,11 +17,11 @@ import httpx
 import pytest
 
 from curation.probe import sha256_file
-from curation.store.manifest import load_manifest, manifest_path
-from curation.store.query import connect
 from flows.config import load_config
 from flows.errors import UserError
 from flows.schedule import FLOW_NAME, build_deployment, pending_videos
+from schemas.store.manifest import load_manifest, manifest_path
+from schemas.store.query import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRST, SECOND, TOO_SHORT = "shapes.mp4", "no_audio.mp4", "tiny.mp4"

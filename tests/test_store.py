@@ -15,7 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from curation.store import (
+from schemas import SCHEMA_VERSION, TABLES, from_arrow
+from schemas.store import (
     CorruptShard,
     Dataset,
     DatasetLocked,
@@ -23,7 +24,6 @@ from curation.store import (
     DatasetWriter,
     SchemaVersionError,
 )
-from schemas import SCHEMA_VERSION, TABLES, from_arrow
 from tests.records import sample_records
 
 
@@ -75,7 +75,7 @@ def test_identical_shard_is_not_listed_twice(dataset_dir: Path) -> None:
 
 
 def test_schema_mismatch_is_a_clear_error(dataset_dir: Path) -> None:
-    from curation.store import StoreError
+    from schemas.store import StoreError
 
     with DatasetWriter(dataset_dir) as w, pytest.raises(StoreError, match="shots"):
         w.append("shots", pa.table({"nope": [1]}))
@@ -108,7 +108,7 @@ KILLED_WRITER = textwrap.dedent(
     import sys, time
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from curation.store import DatasetWriter
+    from schemas.store import DatasetWriter
     from tests.records import sample_records
 
     root = sys.argv[1]
@@ -188,7 +188,7 @@ def test_missing_dataset_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_lock_released_after_sigkill(dataset_dir: Path) -> None:
     code = (
-        "import sys, time; from curation.store import DatasetWriter; "
+        "import sys, time; from schemas.store import DatasetWriter; "
         "w = DatasetWriter(sys.argv[1]); w.open(); print('L', flush=True); time.sleep(60)"
     )
     proc = subprocess.Popen(

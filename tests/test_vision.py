@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from curation.llm.embedded import cache_root
-from curation.store import DatasetWriter
-from curation.tasks.base import spread
 from schemas import FrameRecord, Provenance
+from schemas.store import DatasetWriter
 from tests.vlm_standin import build_tiny_vlm
 from trainers.config import EvalSettings, GrpoSettings, SftSettings
 from trainers.data import load_rl, load_sft
+from trainers.embedded import cache_root
 from trainers.evaluate import evaluate, with_image_parts
 from trainers.grpo import train_grpo
 from trainers.sft import train_sft
 from trainers.synthetic import build_pool
+from trainers.textview import spread
 from trainers.vision import KeyframeImages, is_vision_model
 
 pytestmark = pytest.mark.slow
@@ -41,7 +41,7 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny synthetic pool whose videos each have three solid-colour keyframes (listed out of time order)."""
     root = tmp_path_factory.mktemp("vision") / "pool"
     build_pool(root, videos=2, test_fraction=0.5, seed=7)
-    from curation.store.query import connect
+    from schemas.store.query import connect
 
     videos = [r[0] for r in connect(root).execute("SELECT DISTINCT video_id FROM sft ORDER BY 1").fetchall()]
     frames = [

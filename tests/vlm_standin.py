@@ -36,7 +36,7 @@ def build_tiny_vlm(out: Path) -> Path:
         LlavaProcessor,
     )
 
-    from curation.llm.embedded import embedded_model_dir
+    from trainers.embedded import embedded_model_dir
 
     if (out / "config.json").is_file():
         return out

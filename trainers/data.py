@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from curation.store import Dataset
+from schemas.store import Dataset
 from trainers.prompts import strip_subtitles
 
 log = logging.getLogger(__name__)

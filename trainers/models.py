@@ -22,7 +22,7 @@ def resolve_model(spec: str | Path | None) -> Path:
     """A loadable directory for ``spec``: None → the embedded SmolLM2-135M; a model or adapter directory as it
     is; a run directory → its ``final`` model, else its latest checkpoint."""
     if spec is None:
-        from curation.llm.embedded import embedded_model_dir
+        from trainers.embedded import embedded_model_dir
 
         return embedded_model_dir()
     path = Path(spec)

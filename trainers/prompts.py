@@ -1,6 +1,6 @@
 """Views of a task prompt: without subtitles, and with the shot list shuffled (for T-GRPO).
 
-Prompts follow the text view of `curation.textview`: the user message holds a ``Shots:`` line followed by one
+Prompts follow the text view of `trainers.textview`: the user message holds a ``Shots:`` line followed by one
 ``Shot N [start–end s]: …`` line per shot, and a transcript block from the line ``Transcript:`` to the next blank
 line.
 """
@@ -11,7 +11,7 @@ import random
 import re
 from typing import Any
 
-from curation.textview import strip_transcript
+from trainers.textview import strip_transcript
 
 Messages = list[dict[str, Any]]
 

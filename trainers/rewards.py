@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import PROBLEM_TYPES
+from trainers.citations import check_text_view_citations, cited_shots, parse_text_view
+from trainers.geometry import box_iou
 
 # ----------------------------------------------------------------------------------------------------
 # Parsing completions
@@ -313,16 +315,6 @@ def parse_boxes(text: str | None) -> list[dict[str, float]] | None:
     return boxes or None
 
 
-def box_iou(a: dict[str, float], b: dict[str, float]) -> float:
-    """IoU of two axis-aligned boxes (corners in any order)."""
-    ax1, ax2 = sorted((a["x1"], a["x2"]))
-    ay1, ay2 = sorted((a["y1"], a["y2"]))
-    bx1, bx2 = sorted((b["x1"], b["x2"]))
-    by1, by2 = sorted((b["y1"], b["y2"]))
-    inter = max(0.0, min(ax2, bx2) - max(ax1, bx1)) * max(0.0, min(ay2, by2) - max(ay1, by1))
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    return inter / union if union > 0 else 0.0
-
 
 def spatio_temporal_iou(predicted: list[dict[str, float]], truth: list[dict[str, float]], time_tol: float) -> float:
     """Sum of box IoU over matched times / number of distinct times in either list (greedy nearest match)."""
@@ -507,7 +499,7 @@ def ordering_reward(
 @dataclass
 class CitationRewardConfig:
     """Citation reward: the share of a completion's citations that are valid against the text view it was given
-    (``curation.citations.check_text_view_citations``); ``tol`` seconds of slack for keyframes and quotes."""
+    (``trainers.citations.check_text_view_citations``); ``tol`` seconds of slack for keyframes and quotes."""
 
     tol: float = 0.5
 
@@ -541,9 +533,7 @@ def citation_reward(
 ) -> list[float]:
     """Valid / checked citations of each completion's think, against the text view in its prompt: cited times
     in the video, keyframe ids listed in the cited shot, quoted speech in the transcript at the cited time
-    (``curation.citations``). 0.0 for a completion that cites nothing, has no think, or has no prompt."""
-    from curation.citations import check_text_view_citations
-
+    (``trainers.citations``). 0.0 for a completion that cites nothing, has no think, or has no prompt."""
     cfg = config or CitationRewardConfig()
     ps = list(prompts) if prompts is not None else [None] * len(completions)
     out = []
@@ -570,8 +560,6 @@ def budget_reward(
     shots viewed and v viewings: ``bonus × (1 − d / n)`` when the answer's score reaches ``correct_threshold``
     and d ≥ 1 (citing nothing earns nothing), minus ``repeat_penalty × min(v − d, max_repeats)``.
     """
-    from curation.citations import cited_shots, parse_text_view
-
     cfg = config or BudgetRewardConfig()
     ps = list(prompts) if prompts is not None else [None] * len(completions)
     opts = list(options) if options is not None else [None] * len(completions)

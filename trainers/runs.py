@@ -9,7 +9,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from curation.store import Dataset
+from schemas.store import Dataset
 
 RECORD = "vidcot_run.json"
 

@@ -1,7 +1,7 @@
 """A synthetic pool of text-view tasks with exact answers, for the trainer tests and the CPU recipe.
 
 Each synthetic "video" is a few shots (objects, colours, times) and a short transcript, written in the text-view
-layout of `curation.textview`, with the task prompt templates the real pools use. Tasks: multiple choice (what
+layout of `trainers.textview`, with the task prompt templates the real pools use. Tasks: multiple choice (what
 a shot shows), numerical (how many shots), span (when a phrase is spoken) and ordering (clips out of order).
 Each task gets an ``sft`` row (a short, correct chain of thought) and an ``rl`` row; videos are split
 train/test so test rows are held-out videos.
@@ -12,10 +12,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from curation.llm.prompts import TASK_SYSTEM, TASK_USER
-from curation.store import DatasetWriter
-from curation.textview import answer_format
 from schemas import Message, Provenance, RlRecord, SftRecord
+from schemas.store import DatasetWriter
+from trainers.templates import TASK_SYSTEM, TASK_USER
+from trainers.textview import answer_format
 
 OBJECTS = ["person", "car", "dog", "bicycle", "bus", "cat", "boat", "chair", "bird", "truck", "horse", "cup"]
 COLOURS = ["red", "blue", "green", "yellow", "white", "black", "orange", "grey"]
@@ -40,7 +40,7 @@ def _video(rng: random.Random) -> dict:
 
 
 def text_view(video: dict) -> str:
-    """The video in the layout of `curation.textview.text_view`."""
+    """The video in the layout of `trainers.textview.text_view`."""
     lines = [f"Video: {video['duration']:.2f}s long.", "Shots:"]
     for i, s in enumerate(video["shots"], start=1):
         lines.append(f"Shot {i} [{s['start']:.2f}–{s['end']:.2f}s]: {s['object']}; colours {s['colour']}")

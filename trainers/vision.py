@@ -14,7 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from curation.tasks.base import spread
+from trainers.textview import spread
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class KeyframeImages:
     tend to come together); only the frames a row uses are decoded."""
 
     def __init__(self, data: Path | str, max_images: int, videos_cached: int = 8) -> None:
-        from curation.store.query import connect
+        from schemas.store.query import connect
 
         self.max_images = max_images
         self._con = connect(data)

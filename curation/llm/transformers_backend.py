@@ -37,7 +37,7 @@ class TransformersBackend(LLMBackend):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from curation.llm import embedded
+        from trainers import embedded
 
         if torch_threads:
             torch.set_num_threads(torch_threads)

@@ -17,28 +17,16 @@ capped by `tasks.absence_share` (see `curation.tasks.base.TasksStage`).
 
 from __future__ import annotations
 
-import re
-
-from curation.tasks.base import TaskGenerator, letter_options, spread
-from curation.tasks.leakage import transcript_words, words
+from curation.tasks.base import TaskGenerator, letter_options
+from curation.tasks.leakage import absence_subject, transcript_words, words
 from curation.tasks.visible import seen
-from curation.textview import fmt_time
 from schemas import RejectRecord, TaskRecord, VideoView
+from trainers.textview import fmt_time, spread
 
 YES, NO, UNKNOWN = "Yes", "No", "Cannot be determined from the video"
 OBJECT_Q = 'Is a "{label}" visible anywhere in the video?'
 SPEECH_Q = 'Is the phrase "{phrase}" spoken anywhere in the video?'
-_SUBJECT = re.compile(r"\"([^\"]+)\"")
 
-
-def absence_subject(task: TaskRecord) -> tuple[str, str] | None:
-    """("object" | "speech", the quoted subject) of an absence task, or None for other tasks."""
-    if task.generator != "absence":
-        return None
-    m = _SUBJECT.search(task.question)
-    if m is None:
-        return None
-    return ("speech" if "spoken" in task.question else "object"), m.group(1)
 
 
 def absence_statement(task: TaskRecord, view: VideoView) -> str:

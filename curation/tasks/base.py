@@ -9,7 +9,6 @@ visible, a phrase said twice) comes back as a `RejectRecord` with a reason code.
 from __future__ import annotations
 
 import abc
-import hashlib
 import importlib
 import random
 import string
@@ -20,6 +19,7 @@ from pydantic import Field, field_validator
 
 from curation.splits import SplitConfig, assign_splits
 from curation.stage import Stage, StageConfig
+from curation.tasks.ids import task_id
 from curation.tasks.leakage import is_subtitle_leak
 from schemas import PROBLEM_TYPES, Provenance, RejectRecord, TaskRecord, VideoView
 
@@ -54,11 +54,6 @@ class TasksConfig(StageConfig):
         return value
 
 
-def task_id(video_id: str, generator: str, question: str, answer: str) -> str:
-    """Deterministic id of a task: a hash of what makes it this task."""
-    blob = "\x00".join((video_id, generator, question, answer)).encode()
-    return hashlib.sha256(blob).hexdigest()[:20]
-
 
 def letter_options(answer: str, distractors: list[str], rng: random.Random) -> tuple[list[str], str]:
     """Shuffle the answer among distractors; returns (["A. …", "B. …"], answer letter)."""
@@ -67,15 +62,6 @@ def letter_options(answer: str, distractors: list[str], rng: random.Random) -> t
     letters = string.ascii_uppercase
     return [f"{letters[i]}. {t}" for i, t in enumerate(texts)], letters[texts.index(answer)]
 
-
-def spread(items: list, n: int) -> list:
-    """At most `n` items picked evenly across the list (first and last included), in order."""
-    if len(items) <= n:
-        return list(items)
-    if n == 1:
-        return [items[len(items) // 2]]
-    step = (len(items) - 1) / (n - 1)
-    return [items[round(i * step)] for i in range(n)]
 
 
 class TaskGenerator(abc.ABC):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 
-from curation.tasks.base import TaskGenerator, spread
-from curation.textview import fmt_time, shot_evidence
+from curation.tasks.base import TaskGenerator
 from schemas import DetectedObject, FrameRecord, RejectRecord, TaskRecord, VideoView
+from trainers.textview import fmt_time, shot_evidence, spread
 
 
 def normalised(obj: DetectedObject, frame: FrameRecord | None) -> tuple[float, float, float, float]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from curation.tasks.base import TaskGenerator, spread
-from curation.textview import fmt_time, shot_evidence
+from curation.tasks.base import TaskGenerator
 from schemas import EvidenceRecord, RejectRecord, TaskRecord, VideoView
+from trainers.textview import fmt_time, shot_evidence, spread
 
 PLURALS = {"person": "people", "bus": "buses", "mouse": "mice", "sheep": "sheep", "knife": "knives"}
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from curation.tasks.base import TaskGenerator, spread
+from curation.tasks.base import TaskGenerator
 from curation.tasks.leakage import words as norm_words
 from schemas import RejectRecord, TaskRecord, VideoView, WordRecord
+from trainers.textview import spread
 
 
 def _token(w: WordRecord) -> str:

@@ -70,13 +70,23 @@ def _number_forms(answer: str) -> list[list[str]]:
     return forms
 
 
+_SUBJECT = re.compile(r"\"([^\"]+)\"")
+
+def absence_subject(task: TaskRecord) -> tuple[str, str] | None:
+    """("object" | "speech", the quoted subject) of an absence task, or None for other tasks."""
+    if task.generator != "absence":
+        return None
+    m = _SUBJECT.search(task.question)
+    if m is None:
+        return None
+    return ("speech" if "spoken" in task.question else "object"), m.group(1)
+
+
 def is_subtitle_leak(task: TaskRecord, view: VideoView) -> bool:
     """True when the task can be answered from the transcript alone (see the module docstring)."""
     if task.generator in SPOKEN_GENERATORS:
         return True
     if task.generator == "absence":
-        from curation.tasks.absence import absence_subject  # absence builds on this module's word helpers
-
         # Whether a phrase is said is read off the transcript; whether an object is seen is not.
         subject = absence_subject(task)
         return subject is not None and subject[0] == "speech" and bool(view.segments)

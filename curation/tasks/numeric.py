@@ -6,9 +6,9 @@ writes times in — and are scored with the numerical tolerance of `trainers.rew
 
 from __future__ import annotations
 
-from curation.tasks.base import TaskGenerator, spread
-from curation.textview import fmt_time
+from curation.tasks.base import TaskGenerator
 from schemas import RejectRecord, TaskRecord, VideoView
+from trainers.textview import fmt_time, spread
 
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 

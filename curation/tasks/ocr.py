@@ -6,10 +6,10 @@ at least `min_ocr_chars` letters or digits (shorter reads are mostly OCR noise).
 
 from __future__ import annotations
 
-from curation.tasks.base import TaskGenerator, spread
+from curation.tasks.base import TaskGenerator
 from curation.tasks.visible import seen
-from curation.textview import fmt_time, shot_evidence
 from schemas import RejectRecord, TaskRecord, VideoView
+from trainers.textview import fmt_time, shot_evidence, spread
 
 
 class Generator(TaskGenerator):

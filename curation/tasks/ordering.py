@@ -8,8 +8,8 @@ order is not verifiable. Fewer than three describable, distinct shots: the video
 from __future__ import annotations
 
 from curation.tasks.base import TaskGenerator
-from curation.textview import shot_evidence, summarise_evidence
 from schemas import RejectRecord, ShotRecord, TaskRecord, VideoView
+from trainers.textview import shot_evidence, summarise_evidence
 
 EMPTY = "nothing detected"
 MIN_SHOTS = 3

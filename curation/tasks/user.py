@@ -26,10 +26,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from curation.tasks.base import task_id
-from curation.textview import lettered_options
+from curation.tasks.ids import task_id
 from schemas import PROBLEM_TYPES, Provenance, TaskRecord, VideoView
 from trainers.rewards import choice_letter, ordering_items, parse_boxes, parse_span
+from trainers.textview import lettered_options
 
 GENERATOR = "user"
 FIELDS = ("video", "video_id", "video_path", "question", "answer", "problem_type", "options", "span")

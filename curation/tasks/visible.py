@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from curation.tasks.base import TaskGenerator, letter_options, spread
-from curation.textview import fmt_time, shot_evidence
+from curation.tasks.base import TaskGenerator, letter_options
 from schemas import EvidenceRecord, RejectRecord, ShotRecord, TaskRecord, VideoView
+from trainers.textview import fmt_time, shot_evidence, spread
 
 KINDS = ("object", "text", "colour")
 QUESTIONS = {

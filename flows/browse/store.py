@@ -1,6 +1,6 @@
 """DuckDB connections for the browser: a small pool of read-only views over the dataset's manifest.
 
-Each connection is `curation.store.query.connect` (a view per table over exactly the listed shards); nothing is ever
+Each connection is `schemas.store.query.connect` (a view per table over exactly the listed shards); nothing is ever
 opened for writing. Requests borrow a connection, so concurrent requests (a page and its keyframe images) do not
 share one DuckDB connection across threads. When a new revision replaces `manifest.json`, later requests get
 connections over the new shards; with a fixed `--revision` the view never changes.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from curation.store.manifest import manifest_path
-from curation.store.query import connect
+from schemas.store.manifest import manifest_path
+from schemas.store.query import connect
 
 POOL_SIZE = 4
 

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from curation.store import DatasetLock, load_manifest
+    from schemas.store import DatasetLock, load_manifest
 
     if args.json:
         from data_cards.stats import collect_stats

@@ -87,8 +87,8 @@ class _PrefectNoise(ThreadTimeoutNoise):
 
 
 def _reported_by_cli(exc: BaseException | None) -> bool:
-    from curation.store import StoreError
     from flows.errors import UserError
+    from schemas.store import StoreError
 
     return isinstance(exc, StoreError | UserError)
 

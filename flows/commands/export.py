@@ -109,7 +109,7 @@ def _video_r1(con: duckdb.DuckDBPyConnection, out: Path) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from curation.store.query import connect
+    from schemas.store.query import connect
 
     con = connect(args.dataset, args.revision)
     pools = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("sft", "rl", "pairs")}

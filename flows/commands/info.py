@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from curation.store import Dataset
     from schemas import TABLES
+    from schemas.store import Dataset
 
     ds = Dataset(args.dataset)
     m = ds.manifest

@@ -47,7 +47,7 @@ def _cell(v: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     import duckdb
 
-    from curation.store.query import connect, describe
+    from schemas.store.query import connect, describe
 
     if args.sql is None:
         t = Table(title=f"tables in {args.dataset}")

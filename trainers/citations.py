@@ -20,7 +20,7 @@ speech      ``"the words" … said … [a–bs]``         a quote in a sentence 
 
 Keyframe ids are the part of `frame_id` after the video prefix (``3f2a…-f00003`` → ``f00003``): unique within a
 video and short enough for a prompt. A sentence without a time refers to the last range cited before it (the whole
-video at first), as in `curation.claims`.
+video at first), as in `trainers.claims`.
 
 The drafting model is tiny, so the form is enforced by code, not hoped for: `normalise_times` rewrites the ways
 models write times (``(12.4 s)``, ``[12.4-15 sec]``, ``from 12.4 to 15 seconds``) into the normal form, and
@@ -35,7 +35,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from curation.claims import (
+from schemas import EvidenceRecord, FrameRecord, VideoView
+from trainers.claims import (
     _POINT,
     _QUOTED,
     _SPAN,
@@ -50,10 +51,8 @@ from curation.claims import (
     split_sentences,
     strip_citations,
 )
-from curation.draft import CONCLUSION
-from curation.textview import fmt_time, short_frame_id
-from schemas import EvidenceRecord, FrameRecord, VideoView
-from trainers.rewards import box_iou
+from trainers.geometry import box_iou
+from trainers.textview import CONCLUSION, fmt_time, short_frame_id
 
 BOX_IOU = 0.3
 MAX_KEYFRAMES_PER_SENTENCE = 4
@@ -335,7 +334,7 @@ _SEGMENT_LINE = re.compile(rf"^\[({_NUM})–({_NUM})s\] (.*)$")
 
 @dataclass
 class TextViewIndex:
-    """What a text view (`curation.textview.text_view`) lists: duration, shots with keyframes, transcript."""
+    """What a text view (`trainers.textview.text_view`) lists: duration, shots with keyframes, transcript."""
 
     duration: float = 0.0
     shots: list[tuple[int, float, float, list[str]]] = field(default_factory=list)  # number, start, end, keyframes

@@ -14,10 +14,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.store.atomic import fsync_dir, sha256_file
-from curation.store.errors import StoreError
-from curation.store.lock import DatasetLock
-from curation.store.manifest import (
+from schemas import TABLES, schema_for, to_arrow
+from schemas.store.atomic import fsync_dir, sha256_file
+from schemas.store.errors import StoreError
+from schemas.store.lock import DatasetLock
+from schemas.store.manifest import (
     Manifest,
     Revision,
     Shard,
@@ -26,7 +27,6 @@ from curation.store.manifest import (
     now,
     save_manifest,
 )
-from schemas import TABLES, schema_for, to_arrow
 
 STAGING = ".staging"
 # Tables that hold image bytes get small row groups so scans that skip them stay cheap.

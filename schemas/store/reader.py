@@ -7,10 +7,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.store.atomic import sha256_file
-from curation.store.errors import CorruptShard
-from curation.store.manifest import Manifest, Shard, load_manifest
 from schemas import TABLES, schema_for
+from schemas.store.atomic import sha256_file
+from schemas.store.errors import CorruptShard
+from schemas.store.manifest import Manifest, Shard, load_manifest
 
 
 class Dataset:

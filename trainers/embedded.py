@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from curation.store.atomic import fsync_dir
+from schemas.store.atomic import fsync_dir
 
 log = logging.getLogger(__name__)
 

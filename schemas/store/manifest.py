@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.store.atomic import atomic_write_bytes
-from curation.store.errors import DatasetNotFound, SchemaVersionError, StoreError
 from schemas import SCHEMA_VERSION
+from schemas.store.atomic import atomic_write_bytes
+from schemas.store.errors import DatasetNotFound, SchemaVersionError, StoreError
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "vidcot-dataset"

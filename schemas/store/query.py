@@ -8,10 +8,10 @@ from typing import NoReturn
 import duckdb
 import pyarrow as pa
 
-from curation.store.errors import CorruptShard
-from curation.store.manifest import Shard
-from curation.store.reader import Dataset
 from schemas import TABLES, schema_for
+from schemas.store.errors import CorruptShard
+from schemas.store.manifest import Shard
+from schemas.store.reader import Dataset
 
 
 def _sql_str(s: str) -> str:

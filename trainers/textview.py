@@ -20,8 +20,21 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from curation.llm.prompts import TASK_SYSTEM, TASK_USER
 from schemas import EvidenceRecord, Message, SegmentRecord, ShotRecord, TaskRecord, VideoView
+from trainers.templates import TASK_SYSTEM, TASK_USER
+
+# The phrase that opens the last sentence of every chain, before the answer.
+CONCLUSION = "So the answer is"
+
+def spread(items: list, n: int) -> list:
+    """At most `n` items picked evenly across the list (first and last included), in order."""
+    if len(items) <= n:
+        return list(items)
+    if n == 1:
+        return [items[len(items) // 2]]
+    step = (len(items) - 1) / (n - 1)
+    return [items[round(i * step)] for i in range(n)]
+
 
 MAX_OBJECTS = 6
 MAX_COLOURS = 3
@@ -158,7 +171,7 @@ def text_view(
 ) -> str:
     """The text-only view of a video. Ends with a blank line; the transcript block ends with one too.
 
-    `keyframes` lists each shot's keyframe ids (what evidence-bound chains cite, see `curation.citations`).
+    `keyframes` lists each shot's keyframe ids (what evidence-bound chains cite, see `trainers.citations`).
     `shot_ids` / `segment_ids` keep only those shots / transcript segments (a viewing budget, see
     `curation.budget`); shots keep their numbers in the whole video, and the header says how many are shown.
     """
@@ -239,6 +252,6 @@ def task_messages(
 
 def task_prompt_hash() -> str:
     """The prompt hash of `task_messages` (system + user templates)."""
-    from curation.llm.prompts import combined_hash
+    from trainers.templates import combined_hash
 
     return combined_hash(TASK_SYSTEM, TASK_USER)

@@ -24,9 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from curation.draft import CONCLUSION
-from curation.textview import MAX_COLOURS, MAX_OBJECTS, fmt_time, object_counts, overlapping_shots
 from schemas import EvidenceRecord, VideoView
+from trainers.textview import CONCLUSION, MAX_COLOURS, MAX_OBJECTS, fmt_time, object_counts, overlapping_shots
 
 NEUTRAL_GROUNDING = 0.5
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from curation.store.errors import DatasetLocked, StoreError
+from schemas.store.errors import DatasetLocked, StoreError
 
 LOCK_NAME = ".vidcot.lock"
 

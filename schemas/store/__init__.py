@@ -1,16 +1,16 @@
 """The dataset store: Parquet shards named by content hash, listed by an atomically replaced manifest."""
 
-from curation.store.errors import (
+from schemas.store.errors import (
     CorruptShard,
     DatasetLocked,
     DatasetNotFound,
     SchemaVersionError,
     StoreError,
 )
-from curation.store.lock import DatasetLock
-from curation.store.manifest import Manifest, Revision, Shard, load_manifest
-from curation.store.reader import Dataset
-from curation.store.writer import DatasetWriter
+from schemas.store.lock import DatasetLock
+from schemas.store.manifest import Manifest, Revision, Shard, load_manifest
+from schemas.store.reader import Dataset
+from schemas.store.writer import DatasetWriter
 
 __all__ = [
     "CorruptShard",
