@@ -1,136 +1,63 @@
-"""The verifier: the last filter before a chain of thought enters the SFT pool.
+"""The verifier: the last filter before a chain of thought enters the SFT pool — a list of checks.
 
 Each chain (the refined text, else the draft) is scored with the same functions the trainers reward with
-(`trainers.rewards.format_reward` / `accuracy_reward`), then checked in this order — the first failure is the
-`reject_reason`:
+(`trainers.rewards.format_reward` / `accuracy_reward`), then judged by every check `VerifyConfig.checks` lists
+(`curation.checks`: name, reason codes, what each rejects). The first failing check's reason is the chain's
+`reject_reason` (its detail `reject_detail`); `cot.checks_run` / `cot.checks_failed` record every check's verdict,
+and `curation.checks.check_counts` turns them into acceptance per check. A chain that refinement already dropped
+keeps its reason (scores are still filled; no check judges it).
 
-==================  =========================================================================================
-reason              rejected when
-==================  =========================================================================================
-(upstream reason)   refinement already dropped the chain (its reason is kept; scores are still filled)
-bad_format          not exactly `<think>…</think><answer>…</answer>`
-too_short/too_long  the think part is outside [min_think_chars, max_think_chars] characters
-not_english         fewer than `min_ascii_letters` of its letters are ASCII, or (from 8 words on) fewer than
-                    `min_stopword_ratio` of its words are common English function words ("the", "is", "at",
-                    …) — a cheap check that catches other scripts, other languages and token soup
-wrong_answer        accuracy against the silver answer < `min_accuracy` (1.0 by default: SFT rows are right)
-low_grounding       the refinement's grounding score < `min_grounding`
-uncited             (with views) the chain cites no evidence at all and `require_citations` is on
-bad_citations       (with views) citation accuracy < `min_citation_accuracy`: a cited time outside the video, a
-                    keyframe that does not exist or does not show what the sentence claims, quoted speech not
-                    in the transcript at the cited time (`trainers.citations`; the reasons are kept in
-                    `citation_errors`)
-low_agreement       self-consistency (when samples are given): the chain's answer is not the majority of
-                    its K samples, or the share agreeing with it (kept as `confidence`) < `min_agreement`
-near_duplicate      token-shingle Jaccard ≥ `near_duplicate_jaccard` with a chain already accepted for the same
-                    task (in this batch or an earlier one on this stage object)
-==================  =========================================================================================
+Outer call, as the curate flow uses it: `VerifyStage(config).process_batch(pairs, samples=..., views=...)` with
+`pairs` a list of (CotRecord, TaskRecord); `remember(cots)` first registers accepted chains of earlier runs for
+`near_duplicate`. Without `views` the checks that need the video (citations, consistency, and the view-dependent
+parts of relevance and support) skip.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from pydantic import Field
-
-from curation.stage import Stage, StageConfig
+from curation.checks import (
+    DEFAULT_CHECKS,
+    Chain,
+    VerifyConfig,
+    agreement,
+    build_checks,
+    chain_text,
+    check_counts,
+    english_like,
+    jaccard,
+    judge,
+    shingles,
+)
+from curation.checks.basic import NearDuplicateCheck
+from curation.stage import Stage
 from schemas import CotRecord, TaskRecord, VideoView
 from trainers.citations import check_citations
-from trainers.rewards import accuracy_reward, answer_score, format_reward, parse_completion
+from trainers.rewards import accuracy_reward, format_reward, parse_completion
 
 if TYPE_CHECKING:
     from curation.llm.base import LLMBackend
 
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-STOPWORDS = frozenset(
-    (  # noqa: SIM905 - a word list reads better as text
-        "a an the is are was were be been it its this that these those of in on at to from by with for and or but "
-        "not no so as if then than there here what which who when where how why do does did has have had i we you "
-        "he she they them his her their our my can will would should could shot video answer seconds"
-    ).split()
-)
-MIN_WORDS_FOR_STOPWORDS = 8
-
-
-class VerifyConfig(StageConfig):
-    """Thresholds of the verifier (see the module docstring for what each rejects)."""
-
-    min_accuracy: float = Field(1.0, ge=0.0, le=1.0)
-    min_think_chars: int = Field(40, ge=0)
-    max_think_chars: int = Field(4000, ge=1)
-    min_ascii_letters: float = Field(0.9, ge=0.0, le=1.0)
-    min_stopword_ratio: float = Field(0.05, ge=0.0, le=1.0)
-    min_grounding: float = Field(0.5, ge=0.0, le=1.0)
-    near_duplicate_jaccard: float = Field(0.8, gt=0.0, le=1.0)
-    shingle_words: int = Field(3, ge=1)
-    self_consistency: int = Field(0, ge=0, description="K samples per chain; 0 turns self-consistency off")
-    min_agreement: float = Field(0.5, ge=0.0, le=1.0)
-    agree_score: float = Field(0.5, ge=0.0, le=1.0, description="answer_score at which two answers agree")
-    min_citation_accuracy: float = Field(1.0, ge=0.0, le=1.0, description="valid / checked citations to accept")
-    require_citations: bool = Field(True, description="reject a chain that cites no evidence (`uncited`)")
-    citation_tol_s: float = Field(0.5, ge=0.0, description="seconds a keyframe or quote may lie outside its range")
-
-
-def chain_text(cot: CotRecord) -> str:
-    """The text the verifier judges: the refined chain, or the draft when there is no refinement."""
-    return cot.refined if cot.refined is not None else cot.draft
-
-
-def english_like(text: str, min_ascii: float = 0.9, min_stopwords: float = 0.05) -> bool:
-    """The letter-script and function-word heuristic of `not_english` (see the module docstring)."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return False
-    if sum(c.isascii() for c in letters) / len(letters) < min_ascii:
-        return False
-    words = [w.lower() for w in _WORD.findall(text)]
-    if len(words) < MIN_WORDS_FOR_STOPWORDS:
-        return True
-    return sum(w in STOPWORDS for w in words) / len(words) >= min_stopwords
-
-
-def shingles(text: str, n: int = 3) -> set[tuple[str, ...]]:
-    """Sets of `n` consecutive lower-cased words (the whole text as one shingle when it is shorter)."""
-    words = [w.lower() for w in re.findall(r"\w+", text)]
-    if len(words) <= n:
-        return {tuple(words)}
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
-
-
-def jaccard(a: set, b: set) -> float:
-    """|a ∩ b| / |a ∪ b| (0 for two empty sets)."""
-    union = len(a | b)
-    return len(a & b) / union if union else 0.0
-
-
-def agreement(answers: list[str | None], task: TaskRecord, agree_score: float = 0.5) -> tuple[str | None, float]:
-    """Self-consistency over answers (the chain's first): (majority answer, share agreeing with the chain's).
-
-    Two answers agree when `answer_score` of one against the other reaches `agree_score` (so spans agree by
-    IoU, numbers within tolerance, letters exactly). The majority is the answer most others agree with; ties go to
-    the earlier answer.
-    """
-    if not answers:
-        return None, 0.0
-
-    def agrees(a: str | None, b: str | None) -> bool:
-        if a is None or b is None:
-            return False
-        try:
-            return answer_score(a, b, task.problem_type, task.options) >= agree_score
-        except ValueError:
-            return a.strip() == b.strip()
-
-    support = [sum(agrees(a, b) for b in answers) for a in answers]
-    best = max(range(len(answers)), key=lambda i: (support[i], -i))
-    return answers[best], support[0] / len(answers)
+__all__ = [
+    "DEFAULT_CHECKS",
+    "VerifyConfig",
+    "VerifyStage",
+    "agreement",
+    "chain_text",
+    "check_counts",
+    "draw_samples",
+    "english_like",
+    "jaccard",
+    "reason_counts",
+    "shingles",
+]
 
 
 class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
-    """Scores chains and sets `accepted` / `reject_reason`; counts reasons in `self.reasons`."""
+    """Scores chains and sets `accepted` / `reject_reason`; counts first reasons in `self.reasons`."""
 
     name = "verify"
     Config = VerifyConfig
@@ -138,13 +65,16 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
     def __init__(self, config: VerifyConfig | None = None) -> None:
         super().__init__(config)
         self.reasons: Counter[str] = Counter()
-        self._accepted: dict[str, list[set[tuple[str, ...]]]] = {}
+        self.checks = build_checks(self.config)
+        # near_duplicate keeps its memory even when it is not configured, so `remember` always works.
+        found = [c for c in self.checks if isinstance(c, NearDuplicateCheck)]
+        self._duplicates = found[0] if found else NearDuplicateCheck(self.config)
 
     def remember(self, cots: Iterable[CotRecord]) -> None:
         """Register chains accepted by an earlier run, so new near-duplicates of them are rejected."""
         for cot in cots:
             if cot.accepted:
-                self._accepted.setdefault(cot.task_id, []).append(self._shingles(cot))
+                self._duplicates.remember(cot.task_id, chain_text(cot))
 
     def cite(self, cot: CotRecord, view: VideoView) -> None:
         """Check the citations of the chain and of its draft against the video; fill the citation columns."""
@@ -157,10 +87,6 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
         draft = parse_completion(cot.draft).think if cot.draft else None
         cot.citation_accuracy_draft = check_citations(draft, view, tol).accuracy if draft else 0.0
 
-    def _shingles(self, cot: CotRecord) -> set[tuple[str, ...]]:
-        parsed = parse_completion(chain_text(cot))
-        return shingles(parsed.think or chain_text(cot), self.config.shingle_words)
-
     def process(self, item: tuple[CotRecord, TaskRecord]) -> CotRecord:
         """Verify one chain (see `process_batch`)."""
         return self.process_batch([item])[0]
@@ -171,17 +97,18 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
         samples: dict[str, list[str]] | None = None,
         views: dict[str, VideoView] | None = None,
     ) -> list[CotRecord]:
-        """Fill format_score, predicted_answer, accuracy (and confidence with samples); set accepted/reason.
+        """Fill format_score, predicted_answer, accuracy (and confidence with samples); run the checks; set
+        accepted / reject_reason / reject_detail / checks_run / checks_failed.
 
         `samples` maps cot_id to K sampled completions of the same task (see `draw_samples`); used only when
         `self_consistency` > 0. With `views` (video_id → view) every chain's citations — and its draft's — are
-        checked too (`citation_accuracy`, `citation_accuracy_draft`, `citations_checked`, `citation_errors`).
-        Records are updated in place and returned in order.
+        checked too (`citation_accuracy`, `citation_accuracy_draft`, `citations_checked`, `citation_errors`), and
+        the checks that need the video run. Records are updated in place and returned in order.
         """
-        if views is not None:
-            for cot, _ in items:
-                if cot.video_id in views:
-                    self.cite(cot, views[cot.video_id])
+        views = views or {}
+        for cot, _ in items:
+            if cot.video_id in views:
+                self.cite(cot, views[cot.video_id])
         if not items:
             return []
         texts = [chain_text(c) for c, _ in items]
@@ -191,59 +118,30 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
             solution=[t.answer for _, t in items],
             problem_type=[t.problem_type for _, t in items],
             options=[t.options for _, t in items],
+            config=self.config.answer,
         )
         for (cot, task), text, f, a in zip(items, texts, fmt, acc, strict=True):
             parsed = parse_completion(text)
             cot.format_score, cot.accuracy, cot.predicted_answer = f, a, parsed.answer
-            reason = cot.reject_reason or self._check(
-                cot, task, parsed.think or "", f, a, samples, cited=views is not None and cot.video_id in views
-            )
-            cot.accepted, cot.reject_reason = reason is None, reason
-            if reason is None:
-                self._accepted.setdefault(cot.task_id, []).append(self._shingles(cot))
+            if cot.reject_reason:  # dropped upstream: its reason stands, and no check judged it
+                cot.accepted = False
+                cot.checks_run, cot.checks_failed = [], []
+                continue
+            chain = Chain(cot, task, views.get(cot.video_id), (samples or {}).get(cot.cot_id), f, a)
+            verdict = judge(chain, self.checks)
+            cot.checks_run, cot.checks_failed = verdict.run, verdict.failed
+            cot.accepted = verdict.first is None
+            cot.reject_reason = None if verdict.first is None else verdict.first.reason
+            cot.reject_detail = "" if verdict.first is None else verdict.first.detail
+            if cot.accepted:
+                for check in self.checks:
+                    check.accepted(chain)
+                if self._duplicates not in self.checks:
+                    self._duplicates.accepted(chain)
             else:
-                self.reasons[reason] += 1
+                self.reasons[verdict.first.reason if verdict.first else "unverified"] += 1
         self.reasons["accepted"] += sum(c.accepted for c, _ in items)
         return [c for c, _ in items]
-
-    def _check(
-        self,
-        cot: CotRecord,
-        task: TaskRecord,
-        think: str,
-        format_score: float,
-        accuracy: float,
-        samples: dict[str, list[str]] | None,
-        cited: bool = False,
-    ) -> str | None:
-        cfg = self.config
-        if format_score < 1.0:
-            return "bad_format"
-        if len(think) < cfg.min_think_chars:
-            return "too_short"
-        if len(think) > cfg.max_think_chars:
-            return "too_long"
-        if not english_like(think, cfg.min_ascii_letters, cfg.min_stopword_ratio):
-            return "not_english"
-        if accuracy < cfg.min_accuracy - 1e-9:
-            return "wrong_answer"
-        if cot.grounding < cfg.min_grounding:
-            return "low_grounding"
-        if cited and cfg.require_citations and cot.citations_checked == 0:
-            return "uncited"
-        if cited and cot.citations_checked and cot.citation_accuracy < cfg.min_citation_accuracy - 1e-9:
-            return "bad_citations"
-        if cfg.self_consistency and samples and cot.cot_id in samples:
-            drawn = [parse_completion(s).answer for s in samples[cot.cot_id][: cfg.self_consistency]]
-            majority, share = agreement([cot.predicted_answer, *drawn], task, cfg.agree_score)
-            cot.confidence = share
-            # Ties go to the chain itself, so a different majority means most samples answer otherwise.
-            if share < cfg.min_agreement or majority != cot.predicted_answer:
-                return "low_agreement"
-        mine = self._shingles(cot)
-        if any(jaccard(mine, other) >= cfg.near_duplicate_jaccard for other in self._accepted.get(cot.task_id, [])):
-            return "near_duplicate"
-        return None
 
 
 def reason_counts(cots: Iterable[CotRecord]) -> Counter[str]:

@@ -63,6 +63,10 @@ class CotRecord:
     citation_errors: list[str] = field(default_factory=list)
     # What the stage that dropped the chain said (the backend's error, the unsupported claims); "" when kept.
     reject_detail: str = ""
+    # The verifier's checks (curation/checks) that judged this chain, and those it failed, by name; [] for chains
+    # dropped before the verifier or verified before checks were recorded.
+    checks_run: list[str] = field(default_factory=list)
+    checks_failed: list[str] = field(default_factory=list)
 
 
 @dataclass

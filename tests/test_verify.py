@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from pydantic import ValidationError
 
-from curation.llm.base import GenRequest, GenResult, LLMBackend
+from curation.checks import DEFAULT_CHECKS, check_counts, failing
 from curation.verify import VerifyConfig, VerifyStage, draw_samples, english_like, reason_counts
 from schemas import CotRecord, TaskRecord
-from tests.test_tasks import street_view
+from tests.llm_standins import ScriptedBackend
+from tests.views import street_view
 
 MC = TaskRecord("t-mc", "v1", "visible", "multiple choice", "Which object is visible?", "B",
                 ["A. dog", "B. car", "C. cup", "D. knife"])  # fmt: skip
@@ -69,12 +71,17 @@ def test_german_token_soup_is_not_english_but_english_is():
     assert english_like(THINK)
 
 
+def span_chain(a: str, b: str) -> str:
+    think = f'The speaker says "hello there" from [{a}–{b}s], just after the car stops in the street.'
+    return f"<think>{think} So the answer is [{a}, {b}].</think><answer>[{a}, {b}]</answer>"
+
+
 def test_span_accuracy_uses_the_trainers_iou():
-    exact = cot("s1", f"<think>{THINK}</think><answer>[3.2, 4.6]</answer>", SPAN)
-    near = cot("s2", f"<think>{THINK} Said near [3.5s].</think><answer>[3.5, 4.6]</answer>", SPAN)
+    exact = cot("s1", span_chain("3.20", "4.60"), SPAN)
+    near = cot("s2", span_chain("3.50", "4.60"), SPAN)
     assert verdicts(VerifyStage(), [exact, near], SPAN) == [None, "wrong_answer"]
     assert near.accuracy == pytest.approx(1.1 / 1.4)
-    lenient = cot("s3", f"<think>{THINK} Said near [3.5s].</think><answer>[3.5, 4.6]</answer>", SPAN)
+    lenient = cot("s3", span_chain("3.50", "4.60"), SPAN)
     assert verdicts(VerifyStage(VerifyConfig(min_accuracy=0.7)), [lenient], SPAN) == [None]
 
 
@@ -103,24 +110,6 @@ def test_refined_text_is_judged_and_upstream_reason_kept():
     assert reason_counts([c, d]) == Counter({"accepted": 1, "unsupported_claims": 1})
 
 
-class ScriptedBackend(LLMBackend):
-    """Answers with a fixed list of answers in turn; an answer of None is a failed request."""
-
-    model_id = "scripted"
-
-    def __init__(self, answers: list[str | None]) -> None:
-        self.answers = answers
-        self.requests: list[GenRequest] = []
-
-    def generate(self, requests: list[GenRequest]) -> list[GenResult]:
-        self.requests += requests
-        out = []
-        for i, _ in enumerate(requests):
-            a = self.answers[i % len(self.answers)]
-            out.append(GenResult.failed("timeout") if a is None else GenResult(f" I look.</think><answer>{a}</answer>"))
-        return out
-
-
 def test_self_consistency_sets_confidence_and_rejects_disagreement():
     view = street_view("v1")
     stage = VerifyStage(VerifyConfig(self_consistency=4))
@@ -142,3 +131,38 @@ def test_self_consistency_sets_confidence_and_rejects_disagreement():
     votes = {"o": [f"<think>x</think><answer>{a}</answer>" for a in ("A", "A", "A")]}
     lenient.process_batch([(outvoted, MC)], votes)
     assert outvoted.reject_reason == "low_agreement" and outvoted.confidence == pytest.approx(1 / 4)
+
+
+def test_every_check_judges_and_counts_are_per_check():
+    stage = VerifyStage()
+    good = cot("g", f"<think>{THINK}</think><answer>B</answer>")
+    wrong_and_short = cot("w", "<think>It is A.</think><answer>A</answer>")
+    upstream = cot("u", f"<think>{THINK}</think><answer>B</answer>", reject_reason="unsupported_claims")
+    stage.process_batch([(good, MC), (wrong_and_short, MC), (upstream, MC)])
+    # Without views the checks that need the video skip; self-consistency has no samples.
+    assert good.checks_run == ["format", "length", "language", "answer", "coherence", "grounding", "relevance",
+                               "support", "near_duplicate"]  # fmt: skip
+    assert good.checks_failed == []
+    assert wrong_and_short.reject_reason == "too_short" and wrong_and_short.reject_detail == "8 < 40 characters"
+    assert wrong_and_short.checks_failed == ["length", "answer", "support"]
+    assert upstream.checks_run == [] and upstream.reject_reason == "unsupported_claims"
+    counts = check_counts([good, wrong_and_short, upstream])
+    assert (counts["answer"].checked, counts["answer"].failed, counts["answer"].rate) == (2, 1, 0.5)
+    assert counts["format"].failed == 0 and "citations" not in counts
+
+
+def test_configured_checks_run_in_their_order_and_unknown_ones_are_refused():
+    stage = VerifyStage(VerifyConfig(checks=["answer", "length"]))
+    c = cot("c", "<think>It is A.</think><answer>A</answer>")
+    stage.process_batch([(c, MC)])
+    assert c.reject_reason == "wrong_answer" and c.checks_run == ["answer", "length"]
+    with pytest.raises(ValidationError, match="unknown check"):
+        VerifyConfig(checks=["format", "vibes"])
+
+
+def test_failing_judges_one_chain_without_a_stage():
+    assert failing(cot("g", f"<think>{THINK}</think><answer>B</answer>"), MC) is None
+    assert failing(cot("w", f"<think>{THINK}</think><answer>A</answer>"), MC) == "wrong_answer"
+    unscored = cot("n", f"<think>{THINK}</think><answer>B</answer>", grounding=0.0)
+    assert failing(unscored, MC) == "low_grounding"
+    assert failing(unscored, MC, checks=[c for c in DEFAULT_CHECKS if c != "grounding"]) is None

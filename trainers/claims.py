@@ -25,34 +25,22 @@ import re
 from dataclasses import dataclass, field
 
 from schemas import EvidenceRecord, VideoView
+from trainers import vocab
 from trainers.textview import CONCLUSION, MAX_COLOURS, MAX_OBJECTS, fmt_time, object_counts, overlapping_shots
+from trainers.vocab import COCO_LABELS, COLOUR_WORDS, DECIMAL
 
 NEUTRAL_GROUNDING = 0.5
 
-# The 80 COCO classes the bundled detector reports (ssd_mobilenet_v2_coco).
-LABELS: tuple[str, ...] = (
-    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
-    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
-    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis",
-    "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
-    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich",
-    "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant", "bed",
-    "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave", "oven",
-    "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier",
-    "toothbrush",
-)
 SYNONYMS = {
     "people": "person", "man": "person", "men": "person", "woman": "person", "women": "person",
     "persons": "person", "boy": "person", "girl": "person", "child": "person", "children": "person",
     "bike": "bicycle", "motorbike": "motorcycle", "plane": "airplane", "aeroplane": "airplane",
     "television": "tv", "phone": "cell phone", "sofa": "couch", "doughnut": "donut", "automobile": "car",
 }
-COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white", "gray", "grey",
-           "cyan", "magenta")
-NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "nine": 9, "ten": 10, "a single": 1}
+# Counts a chain may state in words ("two people", "a single car"): word -> value.
+NUMBER_WORDS = {word: n for n, word in enumerate(vocab.NUMBER_WORDS) if 1 <= n <= 10} | {"a single": 1}
 
-_NUM = r"\d+(?:\.\d+)?"
+_NUM = DECIMAL
 _SPAN = re.compile(rf"\[\s*({_NUM})\s*s?\s*(?:–|—|-|to)\s*({_NUM})\s*s\s*\]")
 _POINT = re.compile(rf"\[\s*({_NUM})\s*s\s*\]")
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,})[\"”]")
@@ -69,6 +57,9 @@ class Claim:
     end: float
     supported: bool
     why: str = ""
+    # The evidence says otherwise (not merely silent): a count the keyframes see differently, a colour or text
+    # the range shows others of, a quote not in the transcript, a time outside the video, a wrong shot number.
+    contradicted: bool = False
 
     def describe(self) -> str:
         return f"{self.kind} {self.value!r} @[{fmt_time(self.start)}–{fmt_time(self.end)}s]: {self.why}"
@@ -132,7 +123,7 @@ def check_time(view: VideoView, start: float, end: float, is_span: bool, boundar
     label = f"{fmt_time(start)}–{fmt_time(end)}s" if is_span else f"{fmt_time(start)}s"
     dur = view.duration
     if start < 0 or end > dur + 1e-3 or start > end:
-        return Claim("time", label, start, end, False, f"outside the video (0–{fmt_time(dur)}s)")
+        return Claim("time", label, start, end, False, f"outside the video (0–{fmt_time(dur)}s)", True)
     if is_span:
         bounds = _boundaries(view)
         far = [t for t in (start, end) if min(abs(t - b) for b in bounds) > boundary_tol]
@@ -165,7 +156,7 @@ class ClaimChecker:
         self.view = view
         self.time_tol_s = time_tol_s
         self.boundary_tol_s = boundary_tol_s
-        labels = {_canon(lab) for lab in LABELS} | {o.label.lower() for e in view.evidence for o in e.objects}
+        labels = {_canon(lab) for lab in COCO_LABELS} | {o.label.lower() for e in view.evidence for o in e.objects}
         alts = _label_alternatives(labels)
         self.objects = re.compile(rf"\b({alts})(?:e?s)?\b", re.IGNORECASE)
         nums = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
@@ -206,7 +197,7 @@ class ClaimChecker:
             lab = _canon(m.group(2))
             ok = n in per_frame.get(lab, [])
             why = "" if ok else f"keyframes show {per_frame.get(lab, [0])}"
-            claims.append(Claim("count", f"{n} {lab}", a, b, ok, why))
+            claims.append(Claim("count", f"{n} {lab}", a, b, ok, why, not ok and lab in per_frame))
             counted.add(m.start(2))
         found: set[str] = set()
         for m in self.objects.finditer(prose):
@@ -216,16 +207,17 @@ class ClaimChecker:
             found.add(lab)
             if negated:
                 ok = lab not in per_frame
-                claims.append(Claim("absent", lab, a, b, ok, "" if ok else "detected in these keyframes"))
+                claims.append(Claim("absent", lab, a, b, ok, "" if ok else "detected in these keyframes", not ok))
             else:
                 ok = lab in per_frame
                 claims.append(Claim("object", lab, a, b, ok, "" if ok else "not detected in these keyframes"))
         colours = {_canon(c) for ev in evidence for c in ev.colours}
-        for c in dict.fromkeys(_canon(w) for w in re.findall(r"[a-z]+", prose.lower()) if w in COLOURS):
+        for c in dict.fromkeys(_canon(w) for w in re.findall(r"[a-z]+", prose.lower()) if w in COLOUR_WORDS):
             if negated:
                 continue  # "no red car" says nothing checkable about the colours present
             ok = c in colours
-            claims.append(Claim("colour", c, a, b, ok, "" if ok else f"colours here: {sorted(colours)}"))
+            why = "" if ok else f"colours here: {sorted(colours)}"
+            claims.append(Claim("colour", c, a, b, ok, why, not ok and bool(colours)))
         spoken = is_speech(prose)
         ocr = _norm_text(" ".join(ev.ocr_text for ev in evidence))
         heard = _norm_text(" ".join(transcript_words(self.view, a - self.time_tol_s, b + self.time_tol_s)))
@@ -238,10 +230,12 @@ class ClaimChecker:
             if negated:
                 ok = not present
                 why = "" if ok else ("in the transcript here" if spoken else "in the on-screen text here")
-                claims.append(Claim("absent", q, a, b, ok, why))
+                claims.append(Claim("absent", q, a, b, ok, why, not ok))
             else:
                 why = "" if present else ("not in the transcript here" if spoken else "not in the on-screen text here")
-                claims.append(Claim(kind, q, a, b, present, why))
+                # Silence about a quote is no contradiction: no OCR text here, or a video without a transcript.
+                known = bool(self.view.segments or self.view.words) if spoken else bool(ocr)
+                claims.append(Claim(kind, q, a, b, present, why, not present and known))
         return claims
 
 
@@ -338,3 +332,74 @@ def _plural(label: str) -> str:
 
 def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Consistency: what the chain says about the video's structure, and claims the evidence contradicts
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_SHOT_REF = re.compile(
+    rf"\b(?:shot (\d+)|({'|'.join(_ORDINALS)}) shot)\b[^.\[]{{0,40}}?(?:\[\s*({_NUM})\s*s?\s*(?:–|—|-|to)\s*({_NUM})"
+    rf"\s*s\s*\]|\[\s*({_NUM})\s*s\s*\])",
+    re.IGNORECASE,
+)
+_DURATION = re.compile(
+    rf"\b(?:video|clip)\s+(?:is|lasts|runs(?: for)?)\s+(?:about\s+|exactly\s+)?({_NUM})\s*(?:s|sec|secs|seconds)\b",
+    re.IGNORECASE,
+)
+_SHOT_COUNT = re.compile(
+    r"\b(?:video|clip)\s+(?:has|contains|consists of|is made of)\s+(\d+|"
+    + "|".join(vocab.NUMBER_WORDS)
+    + r")\s+(?:separate\s+|distinct\s+|different\s+)?(?:shots|takes)\b",
+    re.IGNORECASE,
+)
+
+
+def structure_claims(sentence: str, view: VideoView) -> list[Claim]:
+    """Claims about the video's structure in one sentence: "shot 3 [6.00–9.00s]" / "the third shot … [6.00s]"
+    (that shot's times), "the video is 12.00 seconds long" (its duration), "the video has 4 shots" (its shots)."""
+    claims: list[Claim] = []
+    shots = sorted(view.shots, key=lambda s: s.start)
+    dur = view.duration
+    for m in _SHOT_REF.finditer(sentence):
+        if not shots:
+            break
+        k = int(m.group(1)) if m.group(1) else _ORDINALS.index(m.group(2).lower()) + 1
+        if m.group(5) is not None:
+            a = b = float(m.group(5))
+        else:
+            a, b = float(m.group(3)), float(m.group(4))
+        if not 1 <= k <= len(shots):
+            claims.append(Claim("shot", f"shot {k}", a, b, False, f"the video has {len(shots)} shots", True))
+            continue
+        s = shots[k - 1]
+        inside = s.start - 0.05 <= (a + b) / 2 <= s.end + 0.05
+        why = "" if inside else f"shot {k} is [{fmt_time(s.start)}–{fmt_time(s.end)}s]"
+        claims.append(Claim("shot", f"shot {k}", a, b, inside, why, not inside))
+    for m in _DURATION.finditer(sentence):
+        x = float(m.group(1))
+        ok = abs(x - dur) <= max(0.05, 0.01 * dur)
+        why = "" if ok else f"the video is {fmt_time(dur)}s long"
+        claims.append(Claim("duration", f"{m.group(1)}s", 0.0, dur, ok, why, not ok))
+    for m in _SHOT_COUNT.finditer(sentence):
+        if not shots:
+            break
+        word = m.group(1).lower()
+        n = int(word) if word.isdigit() else vocab.NUMBER_WORDS.index(word)
+        ok = n == len(shots)
+        why = "" if ok else f"the video has {len(shots)} shots"
+        claims.append(Claim("shots", str(n), 0.0, dur, ok, why, not ok))
+    return claims
+
+
+def contradictions(
+    think: str, view: VideoView, time_tol_s: float = 0.5, boundary_tol_s: float = 0.5
+) -> list[Claim]:
+    """The claims of a think text that the evidence of the range they refer to contradicts (`Claim.contradicted`),
+    plus wrong statements about the video's structure (`structure_claims`). Claims the evidence is merely silent
+    on (an object no detector reported) are not contradictions; `check_chain`'s grounding score counts those."""
+    found = [c for c in check_chain(think, view, time_tol_s, boundary_tol_s).claims if c.contradicted]
+    for sentence in split_sentences(think):
+        if not sentence.startswith(CONCLUSION):
+            found += [c for c in structure_claims(sentence, view) if c.contradicted]
+    return found

@@ -1,0 +1,268 @@
+"""Chains a careful reader would accept: the bad chains of issue 15 (verbatim) and more are rejected with the right
+reason; a good chain of every problem type passes every check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from curation.checks import VerifyConfig, first_failure
+from curation.verify import VerifyStage
+from schemas import CotRecord, TaskRecord, VideoView
+from tests.views import BOX, build_view, street_view
+from trainers.chain_checks import coherence, support
+from trainers.claims import contradictions
+
+
+def keyframes_numbered(view: VideoView) -> VideoView:
+    """Keyframe ids as the pipeline writes them (`<video>-f00001`, in time order), so `[kf f00001]` is unique."""
+    ids = {f.frame_id: f"{view.video_id}-f{i:05d}" for i, f in enumerate(sorted(view.frames, key=lambda f: f.time), 1)}
+    for f in view.frames:
+        f.frame_id = ids[f.frame_id]
+    for e in view.evidence:
+        e.frame_id = ids[e.frame_id]
+    return view
+
+
+def chain(think: str, answer: str, task: TaskRecord) -> CotRecord:
+    """An accepted-looking chain as refinement leaves it: full grounding, `So the answer is …` closing the think."""
+    text = f"<think>{think} So the answer is {answer}.</think><answer>{answer}</answer>"
+    return CotRecord(f"c-{task.task_id}", task.task_id, task.video_id, "m", text, text, None, 0.0, 0.0, 1.0, 1.0, 1.0,
+                     False, None)  # fmt: skip
+
+
+def verdict(think: str, answer: str, task: TaskRecord, view: VideoView) -> str | None:
+    """The verifier's reject reason for one chain (None when accepted), through the stage as the flow calls it."""
+    (out,) = VerifyStage().process_batch([(chain(think, answer, task), task)], views={view.video_id: view})
+    return out.reject_reason
+
+
+def mc(vid: str, gen: str, question: str, answer: str, options: list[str], evidence: list[str]) -> TaskRecord:
+    return TaskRecord(f"t-{vid}-{len(question)}", vid, gen, "multiple choice", question, answer, options,
+                      evidence_ids=evidence)  # fmt: skip
+
+
+def num(vid: str, gen: str, question: str, answer: str, evidence: list[str]) -> TaskRecord:
+    return TaskRecord(f"t-{vid}-{len(question)}", vid, gen, "numerical", question, answer, evidence_ids=evidence)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The videos of issue 15's chains, with the evidence the demo's detectors produce for them
+
+
+def megamind() -> VideoView:
+    person = [("person", 0.8, BOX)]
+    return keyframes_numbered(build_view("megamind", [
+        {"start": 0.04, "end": 4.17, "frames": [{"objects": person, "colours": ["black", "blue"]}]},
+        {"start": 4.17, "end": 7.0, "frames": [{"objects": [("tv", 0.7, BOX)], "colours": ["blue"]}]},
+        {"start": 7.0, "end": 10.5, "frames": [{"colours": ["white"], "ocr": "MEGAMIND"}]},
+        {"start": 10.5, "end": 14.0, "frames": [{"objects": person * 2, "colours": ["orange"]}]},
+    ], duration=14.0))  # fmt: skip
+
+
+def one_shot(vid: str, duration: float, frame: dict) -> VideoView:
+    return keyframes_numbered(build_view(vid, [{"start": 0.0, "end": duration, "frames": [frame]}]))
+
+
+def cuts_narrated() -> VideoView:
+    return keyframes_numbered(build_view("cuts", [
+        {"start": 0.0, "end": 4.0, "frames": [{"colours": ["red"]}]},
+        {"start": 4.0, "end": 8.0, "frames": [{"colours": ["green"]}]},
+        {"start": 8.0, "end": 12.0, "frames": [{"colours": ["blue"]}]},
+    ], speech=[[("This", 0.5, 0.8), ("is", 0.8, 1.0), ("red.", 1.0, 1.4)]]))  # fmt: skip
+
+
+COLOURS_Q = "Which of these colours is prominent in the video between {a}s and {b}s?"
+
+
+def test_issue_chain_1_repeated_loop_is_incoherent():
+    view = megamind()
+    task = mc("megamind", "visible", COLOURS_Q.format(a="0.04", b="4.17"), "D",
+              ["A. green", "B. yellow", "C. pink", "D. black"], ["megamind-s0", "megamind-f00001"])  # fmt: skip
+    think = (
+        "In shot 1 [0.04–4.17s] [kf f00001], the video shows a person wearing a person wearing a person wearing a "
+        "person wearing …"
+    )
+    assert verdict(think, "D", task, view) == "incoherent"
+    assert coherence(think) == 'repeated loop: "a person wearing"'
+
+
+def test_issue_chain_2_ordering_that_names_no_clip_in_order_is_unsupported():
+    view = megamind()
+    question = (
+        "These clips from the video are listed out of order:\n1. person; colours black, blue\n"
+        '2. text "MEGAMIND"; colours white\n3. person ×2; colours orange\n4. tv; colours blue\n'
+        "In what order do they appear in the video? List the clip numbers."
+    )
+    task = TaskRecord("t-order", "megamind", "ordering", "ordering", question, "1, 4, 2, 3",
+                      evidence_ids=[f"megamind-s{i}" for i in range(4)])  # fmt: skip
+    think = "In shot 1 [0.04–4.17s] [kf f00001], the video shows a person's actions and actions are based on actions."
+    assert verdict(think, "1, 4, 2, 3", task, view) == "unsupported_answer"
+
+
+def test_issue_chain_3_shot_count_about_a_bird_and_a_cat_is_unsupported():
+    view = one_shot("bbb", 10.0, {"objects": [("bird", 0.6, BOX), ("cat", 0.5, BOX)], "colours": ["green"]})
+    task = num("bbb", "counting", "How many shots does the video have? A shot is a continuous take between two cuts "
+               "or fades.", "1", ["bbb-s0"])  # fmt: skip
+    think = (
+        "In shot 1 [0.00–10.00s] [kf f00001], the video shows a bird and a cat, which is a classic example of a "
+        "scene where a bird and a cat are depicted together."
+    )
+    assert verdict(think, "1", task, view) == "unsupported_answer"
+
+
+def test_issue_chain_4_duration_from_a_colour_is_unsupported():
+    view = one_shot("librivox", 6.28, {"colours": ["blue"]})
+    task = num("librivox", "numeric", "How long is the video, in seconds?", "6.28", ["librivox"])
+    # It even cites the one shot, which ends at 6.28s, but never says anything about the video's length.
+    think = "In shot 1 [0.00–6.28s] [kf f00001], the keyframes show the colour blue."
+    assert verdict(think, "6.28", task, view) == "unsupported_answer"
+
+
+def test_issue_chain_5_colour_question_about_8_to_12s_citing_shot_1_is_irrelevant():
+    view = cuts_narrated()
+    task = mc("cuts", "visible", COLOURS_Q.format(a="8.00", b="12.00"), "B", ["A. red", "B. blue", "C. green",
+              "D. pink"], ["cuts-s2", "cuts-f00003"])  # fmt: skip
+    think = "In shot 1 [0.00–4.00s] [kf f00001], the keyframes show the colour red."
+    assert verdict(think, "B", task, view) == "irrelevant_evidence"
+
+
+def test_issue_chain_6_digit_and_colon_salad_is_incoherent():
+    view = one_shot("fade", 10.04, {"colours": ["black"]})
+    task = num("fade", "numeric", "How long is the video, in seconds?", "10.04", ["fade"])
+    think = (
+        "In shot 1 [0.00–10.04s] [kf f00001], a 68: 20 frame-per-second video shows a 00: 68: 20 frame-per-second "
+        "video with a 20:00:02 frame-."
+    )
+    assert verdict(think, "10.04", task, view) == "incoherent"
+    assert coherence(think) == 'token salad: "68: 20"'
+
+
+# ----------------------------------------------------------------------------------------------------
+# Good chains of every problem type, on one street video, and more bad ones
+
+
+@pytest.fixture(scope="module")
+def street() -> VideoView:
+    # Keyframes: f00001 1.0s, f00002 2.0s (car, red), f00003 4.0s, f00004 5.0s (2 people, green),
+    # f00005 7.5s ("OPEN DAILY", blue), f00006 10.5s (dog, yellow). Speech: "the quick brown fox" at 3.20–4.60s.
+    return keyframes_numbered(street_view("st"))
+
+
+ORDER_Q = (
+    "These clips from the video are listed out of order:\n1. dog; colours yellow\n2. car; colours red\n"
+    "3. person ×2; colours green\nIn what order do they appear in the video? List the clip numbers."
+)
+BOXES = json.dumps([{"time": 10.5, "x1": 0.1, "y1": 0.2, "x2": 0.5, "y2": 0.6}])
+VISIBLE = mc("st", "visible", "Which of these objects can be seen in the video between 0.00s and 3.00s?", "B",
+             ["A. dog", "B. car", "C. cup", "D. knife"], ["st-s0", "st-f00001", "st-f00002"])  # fmt: skip
+ABSENT = mc("st", "absence", 'Is a "horse" visible anywhere in the video?', "A",
+            ["A. No", "B. Yes", "C. Cannot be determined from the video"], [])  # fmt: skip
+COUNT = num("st", "counting", "How many people can be seen in the video between 3.00s and 6.00s?", "2",
+            ["st-s1", "st-f00003", "st-f00004"])  # fmt: skip
+SHOTS = num("st", "counting", "How many shots does the video have? A shot is a continuous take between two cuts or "
+            "fades.", "4", ["st-s0", "st-s1", "st-s2", "st-s3"])  # fmt: skip
+LENGTH = num("st", "numeric", "How long is the video, in seconds?", "12", ["st"])
+SHOT_LENGTH = num("st", "numeric", "How long, in seconds, is the shot that begins at 3.00s?", "3", ["st-s1"])
+SHOT_START = num("st", "numeric", "At what time, in seconds, does the third shot of the video begin?", "6", ["st-s2"])
+OCR = TaskRecord("t-ocr", "st", "ocr", "OCR", "What text appears on screen between 6.00s and 9.00s? Write it exactly "
+                 "as shown.", "OPEN DAILY", evidence_ids=["st-s2", "st-f00005"])  # fmt: skip
+SPAN = TaskRecord("t-span", "st", "grounding", "span", 'When is the phrase "the quick brown fox" spoken in the video? '
+                  "Give the start and end time in seconds.", "[3.20, 4.60]", span=[3.2, 4.6],
+                  evidence_ids=["st-g1"])  # fmt: skip
+ORDER = TaskRecord("t-order", "st", "ordering", "ordering", ORDER_Q, "2, 3, 1",
+                   evidence_ids=["st-s0", "st-s1", "st-s3"])  # fmt: skip
+WHERE = TaskRecord("t-box", "st", "boxes", "box", "Where is the dog between 9.00s and 12.00s? For each of these times "
+                   "where it is visible (10.50s), give its bounding box.", BOXES,
+                   evidence_ids=["st-s3", "st-f00006"])  # fmt: skip
+
+GOOD = {
+    "multiple choice": (VISIBLE, "B", "In shot 1 [0.00–3.00s] [kf f00001, f00002], the keyframes show a car and the "
+                        "colour red. No dog, cup or knife is seen in this shot."),
+    "absence": (ABSENT, "A", "No keyframe of the video [0.00–12.00s] shows a horse."),
+    "count": (COUNT, "2", "In shot 2 [3.00–6.00s] [kf f00003, f00004], both keyframes show 2 people."),
+    "shot count": (SHOTS, "4", "The video has 4 shots. Shot 1 [0.00–3.00s] shows a car, shot 2 [3.00–6.00s] shows 2 "
+                   'people, shot 3 [6.00–9.00s] shows the text "OPEN DAILY" and shot 4 [9.00–12.00s] shows a dog.'),
+    "length": (LENGTH, "12", "The video starts at [0.00s] and its last shot ends at [12.00s], so it is 12 seconds "
+               "long."),
+    "shot length": (SHOT_LENGTH, "3", "The shot that begins at [3.00s] is shot 2 [3.00–6.00s]; it ends 3 seconds "
+                    "later, at [6.00s]."),
+    "shot start": (SHOT_START, "6", "Shot 1 [0.00–3.00s] and shot 2 [3.00–6.00s] come first. The third shot begins "
+                   'at [6.00s], where the text "OPEN DAILY" appears.'),
+    "OCR": (OCR, "OPEN DAILY", 'In shot 3 [6.00–9.00s] [kf f00005], the sign reads "OPEN DAILY".'),
+    "span": (SPAN, "[3.20, 4.60]", 'The speaker says "the quick brown fox" from [3.20–4.60s], while shot 2 '
+             "[3.00–6.00s] shows 2 people."),
+    "ordering": (ORDER, "2, 3, 1", "Clip 2, the red car, is shot 1 [0.00–3.00s]. Clip 3, the 2 people, is shot 2 "
+                 "[3.00–6.00s]. Clip 1, the dog, is shot 4 [9.00–12.00s]."),
+    "box": (WHERE, BOXES, "In shot 4 [9.00–12.00s], the dog is at [box 0.10,0.20,0.50,0.60 @ 10.50s]."),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(GOOD))
+def test_a_good_chain_of_every_problem_type_passes_every_check(street, kind):
+    task, answer, think = GOOD[kind]
+    (out,) = VerifyStage().process_batch([(chain(think, answer, task), task)], views={"st": street})
+    assert (out.reject_reason, out.reject_detail) == (None, "")
+    assert out.accepted and out.checks_failed == []
+    assert {"citations", "relevance", "support", "consistency", "coherence"} <= set(out.checks_run)
+
+
+BAD = {
+    "truncated": (COUNT, "2", "In shot 2 [3.00–6.00s] [kf f00003, f00004], the keyframes show 2 people standing next "
+                  "to the.", "incoherent"),
+    "letter only": (VISIBLE, "B", "In shot 1 [0.00–3.00s] [kf f00001, f00002], option B is clearly visible in the "
+                    "street.", "unsupported_answer"),
+    "absence never stated": (ABSENT, "A", "In shot 1 [0.00–3.00s] [kf f00001], the keyframes show a red car.",
+                             "unsupported_answer"),
+    "text not read": (OCR, "OPEN DAILY", "In shot 3 [6.00–9.00s] [kf f00005], the keyframes show some writing on a "
+                      "blue sign.", "unsupported_answer"),
+    "phrase elsewhere": (SPAN, "[3.20, 4.60]", 'The speaker says "look at this car" at [0.50–1.60s].',
+                         "irrelevant_evidence"),
+    "clips out of order": (ORDER, "2, 3, 1", "Clip 1, the dog, is shot 4 [9.00–12.00s]. Clip 2, the red car, is "
+                           "shot 1 [0.00–3.00s]. Clip 3, the 2 people, is shot 2 [3.00–6.00s].", "unsupported_answer"),
+    "count without its objects": (COUNT, "2", "In shot 2 [3.00–6.00s] [kf f00003, f00004], the scene is calm and "
+                                  "green.", "unsupported_answer"),
+    "box at one time only": (WHERE, BOXES, "In shot 4 [9.00–12.00s], a dog runs across the yellow lawn.",
+                             "unsupported_answer"),
+    "wrong colour": (COUNT, "2", "In shot 2 [3.00–6.00s], the keyframes show 2 people on a red street.",
+                     "contradicted"),
+    "wrong shot number": (COUNT, "2", "Shot 3 [3.00–6.00s] shows 2 people.", "contradicted"),
+    "wrong length": (SHOT_LENGTH, "3", "The shot that begins at [3.00s] is shot 2 [3.00–6.00s]; it ends 3 seconds "
+                     "later, at [6.00s]. The video is 20 seconds long.", "contradicted"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(BAD))
+def test_more_bad_chains_are_rejected_with_their_reason(street, kind):
+    task, answer, think, reason = BAD[kind]
+    assert verdict(think, answer, task, street) == reason
+
+
+def test_counts_say_which_checks_fail_whatever_their_order(street):
+    stage = VerifyStage(VerifyConfig(checks=["consistency", "support", "format"]))
+    task, answer, think, _ = BAD["wrong shot number"]
+    (out,) = stage.process_batch([(chain(think, answer, task), task)], views={"st": street})
+    assert out.checks_run == ["consistency", "support", "format"] and out.checks_failed == ["consistency"]
+    assert out.reject_detail == "shot 'shot 3' @[3.00–6.00s]: shot 3 is [6.00–9.00s]"
+
+
+def test_the_analysis_functions_work_without_a_view():
+    task, answer, think = GOOD["OCR"]
+    assert support(think, task, answer) is None
+    missing = support("In shot 3 [6.00–9.00s], the keyframes show a sign.", task, answer)
+    assert missing == 'the text read ("OPEN DAILY") is never stated'
+
+
+def test_consistency_reads_back_counts_and_absences(street):
+    assert contradictions("In shot 2 [3.00–6.00s], the keyframes show 3 people.", street)[0].value == "3 person"
+    assert contradictions("No keyframe of the video [0.00–12.00s] shows a dog.", street)[0].kind == "absent"
+    assert contradictions("In shot 2 [3.00–6.00s], the keyframes show 2 people and a bird.", street) == []
+
+
+def test_first_failure_gives_reason_and_detail_for_a_rewrite(street):
+    task, answer, think = GOOD["count"]
+    assert first_failure(chain(think, answer, task), task, street) is None
+    vague = "In shot 2 [3.00–6.00s] [kf f00003], the keyframes show people."
+    bad = first_failure(chain(vague, answer, task), task, street)
+    assert bad is not None and (bad.reason, bad.detail) == ("unsupported_answer", "never states the count: 2 people")
