@@ -13,7 +13,7 @@ import pytest
 
 from schemas.store import Dataset, DatasetWriter
 from schemas.store.query import connect
-from tests.records import sample_records
+from tests.keyed_records import keyed_records
 
 
 def vidcot(*args: str) -> subprocess.CompletedProcess[str]:
@@ -29,7 +29,7 @@ def vidcot(*args: str) -> subprocess.CompletedProcess[str]:
 def two_revisions(dataset_dir: Path) -> Path:
     for vid in ("a" * 64, "b" * 64):
         with DatasetWriter(dataset_dir) as w:
-            for table, rows in sample_records(vid).items():
+            for table, rows in keyed_records(vid).items():
                 w.append(table, rows)
             w.commit()
     return dataset_dir
@@ -47,7 +47,7 @@ def test_views_see_exactly_the_listed_shards(two_revisions: Path) -> None:
 
 def test_empty_tables_are_queryable(dataset_dir: Path) -> None:
     with DatasetWriter(dataset_dir) as w:
-        w.append("shots", sample_records()["shots"])
+        w.append("shots", keyed_records()["shots"])
         w.commit()
     con = connect(dataset_dir)
     assert con.execute("SELECT count(*) FROM sft").fetchone() == (0,)
@@ -60,7 +60,7 @@ def test_query_formats_and_output(two_revisions: Path, tmp_path: Path) -> None:
         str(two_revisions),
         "SELECT video_id, count(*) AS n FROM shots GROUP BY 1 ORDER BY 1",
         "--format",
-        "json",
+        "jsonl",
     )
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]

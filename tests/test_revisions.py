@@ -18,18 +18,18 @@ from flows.cli import main as vidcot
 from schemas import TABLES
 from schemas.store import Dataset, DatasetWriter
 from schemas.store.atomic import sha256_file
-from tests.records import sample_records
+from tests.keyed_records import keyed_records
 
 
 def add_revision(root: Path, vid: str) -> int:
     with DatasetWriter(root) as w:
-        for table, rows in sample_records(vid).items():
+        for table, rows in keyed_records(vid).items():
             w.append(table, rows)
         return w.commit()
 
 
 def query(capsys: pytest.CaptureFixture[str], root: Path, sql: str, *extra: str) -> list[dict]:
-    assert vidcot(["query", str(root), sql, "--format", "json", *extra]) == 0
+    assert vidcot(["query", str(root), sql, "--format", "jsonl", *extra]) == 0
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 

@@ -114,15 +114,14 @@ KILLED_WRITER = textwrap.dedent(
     root = sys.argv[1]
     with DatasetWriter(root) as w:
         w.append("shots", sample_records("b" * 64)["shots"])
-        real_write = pq.write_table
-        def slow_write(table, where, **kw):
+        def slow_write(data, where, table):
             # Write half a file, flush it, then hang: the parent SIGKILLs us mid-shard.
             with open(where, "wb") as fh:
                 fh.write(b"PAR1" + b"x" * 1000)
                 fh.flush()
             print("MIDSHARD", flush=True)
             time.sleep(60)
-        pq.write_table = slow_write
+        DatasetWriter._write_shard = staticmethod(slow_write)
         w.append("words", sample_records("b" * 64)["words"])
         w.commit()
     """

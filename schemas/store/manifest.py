@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from schemas import SCHEMA_VERSION
+from schemas import SCHEMA_VERSION, TABLES
 from schemas.store.atomic import atomic_write_bytes
 from schemas.store.errors import DatasetNotFound, SchemaVersionError, StoreError
 
@@ -23,7 +24,11 @@ class Shard:
     rows: int
     bytes: int
     sha256: str
-    revision: int
+    revision: int  # the revision that added the shard
+    dropped: int | None = None  # the revision from which it is no longer part of the dataset (superseded rows)
+
+    def live_at(self, revision: int) -> bool:
+        return self.revision <= revision and (self.dropped is None or self.dropped > revision)
 
 
 @dataclass
@@ -34,6 +39,9 @@ class Revision:
     config: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+    # Per table: rows written, rows superseded or removed, and how many videos the revision covered (wrote, replaced
+    # or confirmed). Supersession is resolved when a revision is written, so readers never need more than this.
+    changes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -47,11 +55,15 @@ class Manifest:
         return self.revisions[-1].revision if self.revisions else 0
 
     def shards_of(self, table: str, revision: int | None = None) -> list[Shard]:
-        """Shards of a table as of `revision` (the latest when None). Revisions only ever add shards."""
+        """Shards of a table as of `revision` (the latest when None).
+
+        A revision adds shards and may drop some: a shard whose rows a later revision superseded is replaced by one
+        holding its surviving rows, and stays listed (with `dropped`) so older revisions still read as they were.
+        """
         if revision is not None and not 0 <= revision <= self.revision:
             raise StoreError(f"no revision {revision}: this dataset has revisions 1..{self.revision}")
         limit = self.revision if revision is None else revision
-        return [s for s in self.shards if s.table == table and s.revision <= limit]
+        return [s for s in self.shards if s.table == table and s.live_at(limit)]
 
     def rows(self, table: str, revision: int | None = None) -> int:
         return sum(s.rows for s in self.shards_of(table, revision))
@@ -80,10 +92,34 @@ class Manifest:
                 f"{where} has schema version {version}, newer than this vidcot understands "
                 f"({SCHEMA_VERSION}); upgrade vidcot to read it"
             )
-        return cls(
-            schema_version=version,
-            shards=[Shard(**s) for s in doc.get("shards", [])],
-            revisions=[Revision(**r) for r in doc.get("revisions", [])],
+        try:
+            shards = [Shard(**s) for s in doc.get("shards", [])]
+            revisions = [Revision(**r) for r in doc.get("revisions", [])]
+        except TypeError as e:
+            raise StoreError(f"{where} is not a valid vidcot manifest ({e})") from None
+        for s in shards:
+            check_shard_path(s, where)
+        return cls(schema_version=version, shards=shards, revisions=revisions)
+
+
+# A shard is `TABLE/NAME.parquet` inside the dataset: nothing the manifest names may lead a reader (or a writer's
+# clean-up) outside the dataset folder.
+_SHARD_FILE = re.compile(r"[A-Za-z0-9_-]+\.parquet")
+
+
+def check_shard_path(shard: Shard, where: Path) -> None:
+    """Raise StoreError unless `shard.file` is `TABLE/NAME.parquet` under the dataset root, for its own table."""
+    parts = str(shard.file).split("/")
+    if (
+        not isinstance(shard.file, str)
+        or len(parts) != 2
+        or parts[0] != shard.table
+        or parts[0] not in TABLES
+        or not _SHARD_FILE.fullmatch(parts[1])
+    ):
+        raise StoreError(
+            f"{where} names shard {shard.file!r} of table {shard.table!r}, which is not a shard file inside the "
+            "dataset folder (TABLE/NAME.parquet); the manifest was edited or damaged"
         )
 
 

@@ -1,4 +1,4 @@
-"""Append shards to a dataset as one new revision, atomically."""
+"""Write a new revision of a dataset atomically: new rows, superseding old ones by key."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ import os
 import shutil
 import sys
 import uuid
+from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas import TABLES, schema_for, to_arrow
+from schemas.keys import children_of, lineage_order
 from schemas.store.atomic import fsync_dir, sha256_file
 from schemas.store.errors import StoreError
 from schemas.store.lock import DatasetLock
@@ -27,6 +32,7 @@ from schemas.store.manifest import (
     now,
     save_manifest,
 )
+from schemas.store.supersede import TableChange, resolve
 
 STAGING = ".staging"
 # Tables that hold image bytes get small row groups so scans that skip them stay cheap.
@@ -46,7 +52,9 @@ class DatasetWriter:
         self.root = Path(root)
         self.lock = DatasetLock(self.root, wait=wait)
         self._pending: list[tuple[str, Path, int]] = []
+        self._covered: dict[str, set[str]] = {}  # table -> videos whose rows `replace` sets in this revision
         self.manifest: Manifest | None = None
+        self.changes: dict[str, TableChange] = {}  # what the last commit changed, per table
 
     def __enter__(self) -> DatasetWriter:
         self.open()
@@ -86,36 +94,81 @@ class DatasetWriter:
         shutil.rmtree(self.root / STAGING, ignore_errors=True)
 
     def append(self, table: str, data: pa.Table | list[Any]) -> int:
-        """Stage rows for `table` (records or an Arrow table with the table's schema). Returns rows staged."""
+        """Stage rows for `table` (records or an Arrow table with the table's schema). Returns rows staged.
+
+        A staged row whose key (schemas/keys.py) is already in the dataset supersedes the row there when the
+        revision is committed; one identical to the row there is not written again. Of rows staged twice under one
+        key in one revision, the last wins.
+        """
         if self.manifest is None:
             raise StoreError("writer is not open")
-        schema = schema_for(table)
-        arrow = to_arrow(table, data) if isinstance(data, list) else data
+        arrow = self._conform(table, data)
         if arrow.num_rows == 0:
             return 0
+        self._stage(table, arrow)
+        return arrow.num_rows
+
+    def replace(self, table: str, data: pa.Table | list[Any], videos: Iterable[str]) -> int:
+        """Stage the complete rows of `table` for `videos`: after the commit the latest view holds exactly these
+        rows for those videos (keys no longer produced disappear; identical rows are kept, not rewritten), and rows
+        of other videos are untouched. `data` may be empty (the videos have no rows now). Calls add up: rows staged
+        for the same videos in several calls of one revision are all kept. Returns rows staged.
+        """
+        if self.manifest is None:
+            raise StoreError("writer is not open")
+        covered = {str(v) for v in videos}
+        arrow = self._conform(table, data)
+        outside = set(arrow.column("video_id").to_pylist()) - covered
+        if outside:
+            raise StoreError(
+                f"replace({table!r}) got rows of {len(outside)} video(s) not among the videos it replaces "
+                f"(e.g. {sorted(map(str, outside))[0]!r})"
+            )
+        self._covered.setdefault(table, set()).update(covered)
+        if arrow.num_rows:
+            self._stage(table, arrow)
+        return arrow.num_rows
+
+    def _conform(self, table: str, data: pa.Table | list[Any]) -> pa.Table:
+        schema = schema_for(table)
+        arrow = to_arrow(table, data) if isinstance(data, list) else data
         if not arrow.schema.equals(schema, check_metadata=False):
             try:
                 arrow = arrow.select(schema.names).cast(schema)
             except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
                 raise StoreError(f"rows for table {table!r} do not match its schema: {e}") from None
+        return arrow
+
+    def _stage(self, table: str, arrow: pa.Table) -> None:
         staging = self.root / STAGING
         tmp = staging / f"{table}-{uuid.uuid4().hex}.parquet"
         try:
             staging.mkdir(exist_ok=True)
-            pq.write_table(
-                arrow,
-                tmp,
-                compression="zstd",
-                row_group_size=ROW_GROUP_ROWS.get(table, DEFAULT_ROW_GROUP_ROWS),
-            )
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
+            self._write_shard(arrow, tmp, table)
         except OSError as e:  # a full disk or a read-only mount: nothing is published, the manifest is untouched
             with contextlib.suppress(OSError):  # a read-only mount refuses even this
                 tmp.unlink()
             raise self._write_error(f"writing a {table!r} shard", e) from None
         self._pending.append((table, tmp, arrow.num_rows))
-        return arrow.num_rows
+
+    @staticmethod
+    def _write_shard(data: pa.Table | Iterable[pa.RecordBatch], path: Path, table: str) -> int:
+        """Write one zstd Parquet shard with the table's schema and fsync it; returns rows written."""
+        schema = schema_for(table)
+        rows = 0
+        group = ROW_GROUP_ROWS.get(table, DEFAULT_ROW_GROUP_ROWS)
+        with pq.ParquetWriter(path, schema, compression="zstd") as out:
+            if isinstance(data, pa.Table):
+                out.write_table(data.cast(schema), row_group_size=group)
+                rows = data.num_rows
+            else:
+                for batch in data:
+                    if batch.num_rows:
+                        out.write_table(pa.Table.from_batches([batch]).cast(schema), row_group_size=group)
+                        rows += batch.num_rows
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+        return rows
 
     def commit(
         self,
@@ -123,10 +176,18 @@ class DatasetWriter:
         provenance: dict[str, Any] | None = None,
         summary: dict[str, Any] | None = None,
     ) -> int:
-        """Publish everything staged as a new revision; returns its number (unchanged when nothing was staged)."""
+        """Publish everything staged as a new revision; returns its number (unchanged when nothing changed).
+
+        Rows are resolved against the latest revision by key: new and changed rows are written, identical ones are
+        not, superseded rows and rows that `replace` no longer produces leave the latest view, and so do rows of
+        derived tables (schemas/keys.py PARENTS) for every video whose rows changed, unless this revision wrote or
+        confirmed them. Shards holding rows that leave are replaced by shards of their surviving rows; the old
+        shards stay listed for older revisions. What changed per table is in `changes` afterwards.
+        """
         if self.manifest is None:
             raise StoreError("writer is not open")
-        if not self._pending:
+        self.changes = {}
+        if not self._pending and not self._covered:
             return self.manifest.revision
         try:
             return self._publish(config, provenance, summary)
@@ -134,8 +195,10 @@ class DatasetWriter:
             # The old manifest is still in place (it is replaced last, atomically); shards already moved are
             # unlisted leftovers that the next writer removes.
             self.manifest = load_manifest(self.root) if manifest_path(self.root).exists() else Manifest()
-            self._pending.clear()
             raise self._write_error("publishing the new revision", e) from None
+        finally:
+            self._pending.clear()
+            self._covered.clear()
 
     def _write_error(self, doing: str, e: OSError) -> StoreError:
         assert self.manifest is not None
@@ -149,25 +212,65 @@ class DatasetWriter:
     ) -> int:
         assert self.manifest is not None
         revision = self.manifest.revision + 1
-        new_shards = []
+        staging = self.root / STAGING
+        staging.mkdir(exist_ok=True)
+        staged: list[tuple[str, Path, int]] = []  # (table, file, rows) to list as new shards
+        dropped: set[str] = set()  # files of shards that leave the latest view
+        changes: dict[str, TableChange] = {}
+        derived_stale: dict[str, set[str]] = {}  # table -> videos whose parent rows changed in this revision
+        live = {t: self.manifest.shards_of(t) for t in TABLES}
+        for table in lineage_order():
+            parts = [p for t, p, _ in self._pending if t == table]
+            scope = self._covered.get(table, set()) | derived_stale.get(table, set())
+            if not parts and not scope:
+                continue
+            with duckdb.connect(":memory:") as con:
+                plan = resolve(con, self.root, table, parts, live[table], scope)
+                change = TableChange(videos_covered=len(self._covered.get(table, set()) | plan.videos_written))
+                if plan.new_rows is not None:
+                    tmp = staging / f"{table}-{uuid.uuid4().hex}.parquet"
+                    change.written = self._write_shard(plan.new_rows, tmp, table)
+                    staged.append((table, tmp, change.written))
+            for shard in live[table]:
+                gone = plan.removed.get(shard.file)
+                if not gone:
+                    continue
+                change.removed += len(gone)
+                dropped.add(shard.file)
+                kept = _without_rows(self.root / shard.file, gone)
+                if kept.num_rows:
+                    tmp = staging / f"{table}-{uuid.uuid4().hex}.parquet"
+                    self._write_shard(kept, tmp, table)
+                    staged.append((table, tmp, kept.num_rows))
+            if change.written or change.removed:
+                changes[table] = change
+            for child in children_of(table):
+                derived_stale.setdefault(child, set()).update(plan.videos_changed)
+        if not changes:
+            for _, tmp, _ in staged:
+                tmp.unlink()
+            return self.manifest.revision
+        new_shards: list[Shard] = []
         touched = set()
-        for table, tmp, rows in self._pending:
+        listed_live = {s.file for t in TABLES for s in live[t]} - dropped
+        for table, tmp, rows in staged:
             digest = sha256_file(tmp)
             folder = self.root / table
             folder.mkdir(exist_ok=True)
             rel = f"{table}/{digest[:32]}.parquet"
-            if any(s.file == rel for s in self.manifest.shards):
-                tmp.unlink()  # identical bytes are already part of the dataset
+            if rel in listed_live:  # identical bytes are already part of the latest view
+                tmp.unlink()
                 continue
             size = tmp.stat().st_size
             os.replace(tmp, self.root / rel)
             touched.add(folder)
+            listed_live.add(rel)
             new_shards.append(Shard(table, rel, rows, size, digest, revision))
         for folder in touched:
             fsync_dir(folder)
-        self._pending.clear()
-        if not new_shards:
-            return self.manifest.revision
+        for shard in self.manifest.shards:
+            if shard.file in dropped and shard.dropped is None:
+                shard.dropped = revision
         self.manifest.shards.extend(new_shards)
         self.manifest.revisions.append(
             Revision(
@@ -177,7 +280,17 @@ class DatasetWriter:
                 config=config or {},
                 provenance=provenance or {},
                 summary=summary or {},
+                changes={t: asdict(c) for t, c in changes.items()},
             )
         )
         save_manifest(self.root, self.manifest)
+        self.changes = changes
         return revision
+
+
+def _without_rows(path: Path, rows: set[int]) -> pa.Table:
+    """The shard at `path` without the rows at the given positions."""
+    table = pq.read_table(path)
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[np.fromiter(rows, dtype=np.int64, count=len(rows))] = False
+    return table.filter(pa.array(keep))
