@@ -38,15 +38,6 @@ class AudioWindow:
         return len(self.samples) / SAMPLE_RATE
 
 
-def has_audio_stream(path: str | Path) -> bool:
-    """Whether the file has an audio stream at all (no decoding)."""
-    try:
-        with av.open(str(path), metadata_errors="ignore") as c:
-            return bool(c.streams.audio)
-    except (av.error.FFmpegError, OSError) as e:
-        raise AudioDecodeError(f"cannot open {path}: {getattr(e, 'strerror', None) or e}") from e
-
-
 def iter_audio_windows(path: str | Path, window_s: float = 600.0, search_s: float = 15.0) -> Iterator[AudioWindow]:
     """Decode the first audio stream of `path` into windows of at most `window_s` seconds.
 
@@ -121,8 +112,3 @@ def _quiet_cut(buf: np.ndarray, search: int) -> int:
         return len(buf)
     energy = np.square(tail[: n * hop].reshape(n, hop)).mean(axis=1)
     return len(buf) - search + int(np.argmin(energy)) * hop + hop // 2
-
-
-def decode_audio(path: str | Path) -> np.ndarray:
-    """The whole audio track as one array (for short files and tests; ASR uses the windows)."""
-    return np.concatenate([w.samples for w in iter_audio_windows(path, window_s=1e9)])

@@ -30,8 +30,9 @@ from pydantic import Field
 from curation.stage import StageConfig
 from schemas import FrameRecord, SegmentRecord, ShotRecord, TaskRecord, VideoView
 from trainers.textview import overlapping_shots, segment_line, shot_line, shot_overlaps, text_view
+from trainers.vocab import DECIMAL
 
-_TIME = re.compile(r"(\d+(?:\.\d+)?)\s*s\b")
+_TIME = re.compile(rf"({DECIMAL})\s*s\b")
 
 
 class BudgetConfig(StageConfig):

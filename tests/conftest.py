@@ -1,19 +1,22 @@
-"""Shared fixtures: the sample media (built once per machine into the vidcot cache) and a scratch dataset."""
+"""Shared fixtures: the sample media (built once per machine into the vidcot cache), a scratch dataset, the
+pipeline dataset curated end to end, and scripted chat servers."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.llm_standins import ChatServer, Reply
+from tests.runs import ROOT
 
 # Prefect stops its temporary API server at interpreter exit and logs it to a stdout pytest has closed by then.
 logging.raiseExceptions = False
@@ -40,16 +43,20 @@ def dataset_dir(tmp_path: Path) -> Path:
     return tmp_path / "ds"
 
 
-ROOT = Path(__file__).resolve().parents[1]
+@pytest.fixture
+def chat_server() -> Iterator[Callable[[Callable[[dict[str, Any]], Reply]], ChatServer]]:
+    """Starts scripted chat servers (`chat_server(respond)`), and stops them when the test ends."""
+    servers: list[ChatServer] = []
+
+    def start(respond: Callable[[dict[str, Any]], Reply]) -> ChatServer:
+        servers.append(ChatServer(respond))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.stop()
 
 
-def sigkill_run(proc: subprocess.Popen[Any]) -> None:
-    """SIGKILL a `vidcot` process started with `start_new_session=True` — the fault under test — then the rest of its
-    process group: Prefect's ephemeral API server outlives a killed parent and would run on, orphaned."""
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(30)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
 PIPELINE_CLIPS = ("cuts_narrated.mp4", "onscreen_text.mp4", "shapes.mp4", "no_audio.mp4")
 PIPELINE_CONFIG = """
 tasks: {max_per_video: 1}

@@ -13,7 +13,7 @@ from curation.tasks.absence import NO, UNKNOWN, YES, Generator, absence_statemen
 from curation.tasks.base import cap_share
 from curation.tasks.leakage import transcript_words, words
 from schemas import CotRecord, Provenance, SegmentRecord, TaskRecord, VideoView, WordRecord
-from tests.test_draft_refine import P, make_view, obj
+from tests.views import PROV, make_view, obj
 from trainers.citations import check_citations
 from trainers.rewards import parse_completion
 
@@ -31,7 +31,7 @@ def other_view() -> VideoView:
         dataclasses.replace(base.evidence[1], video_id="vid2", frame_id="wf1", shot_id="w1",
                             objects=[obj("bicycle")], ocr_text=""),
     ]  # fmt: skip
-    seg = SegmentRecord("vid2", "h0", 0, 1.0, 3.0, " The weather is nice today.", "en", 0.99, -0.2, 0.01, P)
+    seg = SegmentRecord("vid2", "h0", 0, 1.0, 3.0, " The weather is nice today.", "en", 0.99, -0.2, 0.01, PROV)
     ws = [WordRecord("vid2", "h0", i, 1.0 + 0.4 * i, 1.3 + 0.4 * i, w, 0.9)
           for i, w in enumerate(["The", "weather", "is", "nice", "today."])]  # fmt: skip
     return VideoView(video=video, shots=shots, segments=[seg], words=ws, frames=frames, evidence=evidence)

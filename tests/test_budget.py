@@ -10,7 +10,7 @@ import pytest
 from curation.budget import BudgetConfig, coarse_to_fine, estimate_tokens, required_shots, select_view
 from curation.pools import PoolsConfig, PoolsStage
 from schemas import EvidenceRecord, FrameRecord, SegmentRecord, ShotRecord, TaskRecord, VideoRecord, VideoView
-from tests.test_draft_refine import MC, P, make_view, obj
+from tests.views import MC, PROV, make_view, obj
 from trainers.config import GrpoSettings, build
 from trainers.grpo import reward_setup
 from trainers.rewards import budget_reward, citation_reward
@@ -23,19 +23,19 @@ def long_view(n: int = 60, seconds: float = 2.0) -> VideoView:
     """n shots of `seconds` each, two keyframes per shot, a spoken sentence in every third shot."""
     dur = n * seconds
     video = VideoRecord("long", "/l.mp4", 1, "ok", dur, 25.0, 640, 360, 0, False, "mp4", "h264", True, "aac",
-                        16000, 1, P)  # fmt: skip
+                        16000, 1, PROV)  # fmt: skip
     shots, frames, evidence, segments = [], [], [], []
     for i in range(n):
         a, b = i * seconds, (i + 1) * seconds
-        shots.append(ShotRecord("long", f"s{i}", i, a, b, "cut", P))
+        shots.append(ShotRecord("long", f"s{i}", i, a, b, "cut", PROV))
         for k, t in enumerate((a + 0.5, b - 0.5)):
             fid = f"long-f{2 * i + k:05d}"
-            frames.append(FrameRecord("long", fid, f"s{i}", t, 640, 360, b"", "0" * 16, P))
+            frames.append(FrameRecord("long", fid, f"s{i}", t, 640, 360, b"", "0" * 16, PROV))
             evidence.append(EvidenceRecord("long", fid, f"s{i}", t, "test", objects=[obj(LABELS[i % 10])],
                                            colours=["red", "blue"][i % 2:i % 2 + 1]))  # fmt: skip
         if i % 3 == 0:
             segments.append(SegmentRecord("long", f"g{i}", i, a + 0.2, b - 0.2, f" Sentence number {i} is here.",
-                                          "en", 0.99, -0.2, 0.01, P))  # fmt: skip
+                                          "en", 0.99, -0.2, 0.01, PROV))  # fmt: skip
     return VideoView(video=video, shots=shots, segments=segments, frames=frames, evidence=evidence)
 
 

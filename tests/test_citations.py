@@ -9,7 +9,7 @@ import pytest
 from curation.refine import RefineConfig, RefineStage
 from curation.verify import VerifyStage
 from schemas import CotRecord
-from tests.test_draft_refine import MC, cot, make_view
+from tests.views import MC, cot, make_view
 from trainers.citations import (
     add_keyframes,
     check_citations,

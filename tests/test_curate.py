@@ -14,7 +14,7 @@ import pytest
 
 from schemas import TABLES
 from schemas.store import Dataset
-from tests.conftest import sigkill_run
+from tests.runs import sigkill_run
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

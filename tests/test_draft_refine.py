@@ -14,62 +14,16 @@ from curation.refine import NEUTRAL_GROUNDING, RefineConfig, RefineStage, check_
 from curation.stage import Rejected
 from schemas import (
     CotRecord,
-    DetectedObject,
-    EvidenceRecord,
-    FrameRecord,
-    Provenance,
-    SegmentRecord,
-    ShotRecord,
     TaskRecord,
-    VideoRecord,
-    VideoView,
 )
-from tests.test_llm_backends import Reply, chat_reply, chat_server, last_user  # noqa: F401 - fixture
+from tests.llm_standins import Reply, chat_reply, last_user
+from tests.views import MC, cot, make_view
 from trainers.rewards import parse_completion
 from trainers.textview import strip_transcript, task_messages, text_view
 
-P = Provenance(stage="test", config_hash="0" * 16, package_version="0")
 CITE = re.compile(r"\[\d+\.\d+(?:–\d+\.\d+)?s\]")
 
-
-def obj(label: str, x: float = 0.1) -> DetectedObject:
-    return DetectedObject(label, 0.9, x, 0.1, x + 0.2, 0.9)
-
-
-def make_view() -> VideoView:
-    """12 s, three 4 s shots: two people in red; a car by an "OPEN 24H" sign; a dog on grass."""
-    video = VideoRecord(
-        "vid", "/v.mp4", 1, "ok", 12.0, 25.0, 640, 272, 0, False, "mp4", "h264", True, "aac", 16000, 1, P
-    )
-    shots = [
-        ShotRecord("vid", f"s{i}", i, a, b, "start" if i == 0 else "cut", P)
-        for i, (a, b) in enumerate([(0.0, 4.0), (4.0, 8.0), (8.0, 12.0)])
-    ]
-    frames = [FrameRecord("vid", f"f{i}", f"s{i}", t, 640, 272, b"", "0" * 16, P) for i, t in enumerate([2, 6, 10])]
-    evidence = [
-        EvidenceRecord(
-            "vid", "f0", "s0", 2.0, "test", objects=[obj("person"), obj("person", 0.5)], people=2, colours=["red"]
-        ),
-        EvidenceRecord(
-            "vid", "f1", "s1", 6.0, "test", objects=[obj("car")], ocr_text="OPEN 24H", colours=["blue", "white"]
-        ),
-        EvidenceRecord("vid", "f2", "s2", 10.0, "test", objects=[obj("dog")], colours=["green"]),
-    ]
-    segments = [
-        SegmentRecord("vid", "g0", 0, 0.5, 2.1, " Look at them.", "en", 0.99, -0.2, 0.01, P),
-        SegmentRecord("vid", "g1", 1, 8.4, 9.9, " A good dog.", "en", 0.99, -0.2, 0.01, P),
-    ]
-    return VideoView(video=video, shots=shots, segments=segments, frames=frames, evidence=evidence)
-
-
-MC = TaskRecord(
-    "t-mc", "vid", "test", "multiple choice", "Which vehicle is shown?", "B", options=["A. dog", "B. car", "C. bus"]
-)
 COUNT = TaskRecord("t-count", "vid", "test", "numerical", "How many people are in the first shot?", "2")
-
-
-def cot(draft: str, task: TaskRecord = MC) -> CotRecord:
-    return CotRecord("c", task.task_id, "vid", "m", draft, None, None, 0.0, 0.0, 0.0, 0.0, 0.0, False, None)
 
 
 # ---- text view ---------------------------------------------------------------------------------------

@@ -21,9 +21,9 @@ from flows.cache import StageCache
 from flows.config import load_config
 from flows.perception import RunContext
 from flows.synthesis import Backends, SynthesisSummary, _draft
-from tests.conftest import ROOT
-from tests.test_draft_refine import MC, make_view
-from tests.test_llm_backends import Reply, chat_reply, chat_server  # noqa: F401 - fixture
+from tests.llm_standins import Reply, chat_reply
+from tests.runs import ROOT
+from tests.views import MC, make_view
 
 ENDPOINT_SAYS = "1, the keyframes show it clearly."
 

@@ -24,9 +24,9 @@ import pytest
 from flows.cache import Outcome, StageCache
 from schemas import SCHEMA_VERSION, TABLES
 from schemas.store import CorruptShard, Dataset, DatasetWriter, SchemaVersionError, StoreError
-from tests.conftest import sigkill_run
+from tests.llm_standins import ChatServer, Reply, chat_reply
 from tests.records import sample_records
-from tests.test_llm_backends import ChatServer, Reply, chat_reply
+from tests.runs import sigkill_run
 
 ROOT = Path(__file__).resolve().parents[1]
 KILL_CLIPS = ("cuts_narrated.mp4", "shapes.mp4")  # one with speech, one without; both short

@@ -17,7 +17,7 @@ from curation.negatives import (
     similar_transcript_shots,
 )
 from schemas import CotRecord, TaskRecord
-from tests.test_tasks import BOX, build_view
+from tests.views import BOX, build_view
 from trainers.rewards import kendall_tau, parse_completion, temporal_iou
 
 BASE = "f0e1d2c3b4a59687"

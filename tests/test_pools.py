@@ -18,8 +18,8 @@ from flows.cli import main
 from schemas import CotRecord, TaskRecord
 from schemas.store import DatasetWriter
 from schemas.store.query import connect
-from tests.test_tasks import kitchen_view, street_view
-from tests.test_verify import ScriptedBackend
+from tests.llm_standins import ScriptedBackend
+from tests.views import kitchen_view, street_view
 from trainers.rewards import answer_score, parse_completion
 
 THINK = "I look at the shots listed with their times and at what the keyframes show, then I answer the question."

@@ -19,7 +19,7 @@ from curation.shots import ShotsStage
 from curation.stage import Rejected
 from curation.tasks import TasksConfig, TasksStage
 from schemas import PROBLEM_TYPES, ShotRecord, VideoRecord, VideoView
-from tests.test_tasks import build_view
+from tests.views import build_view
 from trainers.rewards import (
     LengthConfig,
     parse_completion,

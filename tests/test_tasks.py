@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -11,101 +10,11 @@ import pytest
 from curation.splits import SplitConfig, assign_splits
 from curation.tasks import TasksConfig, TasksStage, UserTasksError, is_subtitle_leak, load_user_tasks
 from schemas import (
-    DetectedObject,
-    EvidenceRecord,
-    FrameRecord,
-    Provenance,
-    SegmentRecord,
-    ShotRecord,
     TaskRecord,
-    VideoRecord,
     VideoView,
-    WordRecord,
 )
+from tests.views import BOX, build_view, kitchen_view, street_view
 from trainers.rewards import answer_score, choice_letter
-
-PROV = Provenance(stage="test", config_hash="0", package_version="0")
-
-
-def build_view(
-    video_id: str,
-    shots: list[dict],
-    speech: list[list[tuple[str, float, float]]] = (),
-    duration: float | None = None,
-) -> VideoView:
-    """A VideoView from plain data. Each shot: {"start", "end", "frames": [{"objects": [(label, score, box)],
-    "ocr": str, "colours": [...], "phash": str}]}; speech: segments, each a list of (word, start, end)."""
-    end = duration if duration is not None else max(s["end"] for s in shots)
-    video = VideoRecord(video_id, f"/videos/{video_id}.mp4", 1000, "ok", end, 25.0, 320, 240, 0, False, "mp4",
-                        "h264", bool(speech), None, None, None, PROV)  # fmt: skip
-    view = VideoView(video=video)
-    for i, s in enumerate(shots):
-        shot_id = f"{video_id}-s{i}"
-        view.shots.append(ShotRecord(video_id, shot_id, i, s["start"], s["end"], "cut" if i else "start", PROV))
-        frames = s.get("frames", [{}])
-        for j, f in enumerate(frames):
-            t = s["start"] + (s["end"] - s["start"]) * (j + 1) / (len(frames) + 1)
-            frame_id = f"{shot_id}-f{j}"
-            phash = f.get("phash", hashlib.sha256(frame_id.encode()).hexdigest()[:16])
-            view.frames.append(FrameRecord(video_id, frame_id, shot_id, t, 320, 240, b"", phash, PROV))
-            objects = [DetectedObject(lab, sc, *box) for lab, sc, box in f.get("objects", [])]
-            view.evidence.append(
-                EvidenceRecord(
-                    video_id,
-                    frame_id,
-                    shot_id,
-                    t,
-                    "test",
-                    objects,
-                    f.get("ocr", ""),
-                    colours=list(f.get("colours", [])),
-                )  # fmt: skip
-            )
-    for k, seg in enumerate(speech):
-        seg_id = f"{video_id}-g{k}"
-        text = " ".join(w for w, _, _ in seg)
-        view.segments.append(
-            SegmentRecord(video_id, seg_id, k, seg[0][1], seg[-1][2], text, "en", 0.99, -0.2, 0.01, PROV)
-        )
-        for n, (w, a, b) in enumerate(seg):
-            view.words.append(WordRecord(video_id, seg_id, n, a, b, w, 0.95))
-    return view
-
-
-BOX = (0.1, 0.2, 0.5, 0.6)
-
-
-def street_view(video_id: str = "vid-street") -> VideoView:
-    """Four visually distinct shots with speech; a phrase ("look at this") is said twice."""
-    return build_view(
-        video_id,
-        [
-            {"start": 0.0, "end": 3.0, "frames": [
-                {"objects": [("car", 0.9, BOX)], "colours": ["red"]},
-                {"objects": [("car", 0.9, BOX)], "colours": ["red"]}]},
-            {"start": 3.0, "end": 6.0, "frames": [
-                {"objects": [("person", 0.8, BOX), ("person", 0.7, (0.6, 0.1, 0.9, 0.9))], "colours": ["green"]},
-                {"objects": [("person", 0.8, BOX), ("person", 0.7, (0.6, 0.1, 0.9, 0.9))], "colours": ["green"]}]},
-            {"start": 6.0, "end": 9.0, "frames": [{"ocr": "OPEN DAILY", "colours": ["blue"]}]},
-            {"start": 9.0, "end": 12.0, "frames": [{"objects": [("dog", 0.95, BOX)], "colours": ["yellow"]}]},
-        ],
-        speech=[
-            [("Look", 0.5, 0.8), ("at", 0.8, 0.9), ("this", 0.9, 1.2), ("car.", 1.2, 1.6)],
-            [("The", 3.2, 3.4), ("quick", 3.4, 3.8), ("brown", 3.8, 4.1), ("fox.", 4.1, 4.6)],
-            [("Look", 6.5, 6.8), ("at", 6.8, 6.9), ("this", 6.9, 7.2), ("car.", 7.2, 7.7)],
-        ],
-    )  # fmt: skip
-
-
-def kitchen_view(video_id: str = "vid-kitchen") -> VideoView:
-    return build_view(
-        video_id,
-        [
-            {"start": 0.0, "end": 4.0, "frames": [{"objects": [("cup", 0.9, BOX)], "colours": ["white"]}]},
-            {"start": 4.0, "end": 8.0, "frames": [{"objects": [("knife", 0.9, BOX)], "colours": ["grey"],
-                                                   "ocr": "SALE"}]},
-        ],
-    )  # fmt: skip
 
 
 def evidence_values(view: VideoView) -> dict[str, set[str]]:

@@ -53,10 +53,11 @@ from trainers.claims import (
 )
 from trainers.geometry import box_iou
 from trainers.textview import CONCLUSION, fmt_time, short_frame_id
+from trainers.vocab import DECIMAL
 
 BOX_IOU = 0.3
 MAX_KEYFRAMES_PER_SENTENCE = 4
-_NUM = r"\d+(?:\.\d+)?"
+_NUM = DECIMAL
 _UNIT = r"(?:s|sec|secs|seconds?)"
 _ANY_SPAN = re.compile(rf"[\[(]\s*({_NUM})\s*{_UNIT}?\s*(?:–|—|-|to)\s*({_NUM})\s*{_UNIT}?\s*[\])]")
 _ANY_POINT = re.compile(rf"[\[(]\s*({_NUM})\s*{_UNIT}\s*[\])]|\[(\d+\.\d+)\]")
@@ -194,11 +195,6 @@ def _cover(
         if best >= total:
             break
     return sorted(chosen, key=lambda f: f.time)
-
-
-def normalise_citations(think: str, view: VideoView, tol: float = 0.5) -> str:
-    """`normalise_times`, then `add_keyframes`."""
-    return add_keyframes(normalise_times(think), view, tol)
 
 
 # ----------------------------------------------------------------------------------------------------

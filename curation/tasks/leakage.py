@@ -16,14 +16,11 @@ from __future__ import annotations
 import re
 
 from schemas import TaskRecord, VideoView
+from trainers.vocab import NUMBER_WORDS
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _QUOTED = re.compile(r"[\"“]([^\"”]+)[\"”]")
 _OPTION = re.compile(r"^\s*([A-Z])[.)]\s*(.*)$", re.DOTALL)
-_NUMBER_WORDS = (  # noqa: SIM905 - a word list reads better as text
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty"
-).split()
 SPOKEN_GENERATORS = frozenset({"grounding"})
 
 
@@ -65,8 +62,8 @@ def _number_forms(answer: str) -> list[list[str]]:
     forms = [words(answer)]
     if value.is_integer():
         forms.append([str(int(value))])
-        if 0 <= value < len(_NUMBER_WORDS):
-            forms.append([_NUMBER_WORDS[int(value)]])
+        if 0 <= value < len(NUMBER_WORDS):
+            forms.append([NUMBER_WORDS[int(value)]])
     return forms
 
 
