@@ -24,7 +24,7 @@ from pydantic import Field
 from curation.llm.base import GenRequest, LLMBackend
 from curation.stage import Rejected, Stage, StageConfig
 from schemas import TaskRecord, VideoView
-from trainers.rewards import answer_score, parse_completion
+from trainers.rewards import AnswerConfig, answer_score, parse_completion
 from trainers.textview import task_messages
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class DifficultyConfig(StageConfig):
     max_new_tokens: int = Field(192, ge=1)
     seed: int = 0
     correct_score: float = Field(1.0, ge=0.0, le=1.0, description="answer_score that counts as correct")
+    answer: AnswerConfig = Field(default_factory=AnswerConfig, description="set by the top-level `answer` section")
     subtitles: bool = True
     drop_all_correct: bool = True
     drop_all_wrong: bool = False
@@ -99,7 +100,9 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
             mine = results[n * cfg.k : (n + 1) * cfg.k]
             answered = [r for r in mine if r.error is None]
             correct = sum(
-                answer_score(parse_completion("<think>" + r.text).answer, task.answer, task.problem_type, task.options)
+                answer_score(
+                    parse_completion("<think>" + r.text).answer, task.answer, task.problem_type, task.options, cfg.answer
+                )
                 >= cfg.correct_score - 1e-9
                 for r in answered
             )

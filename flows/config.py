@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curation.asr import AsrConfig
@@ -22,20 +20,46 @@ from curation.shots import ShotsConfig
 from curation.tasks import TasksConfig
 from curation.verify import VerifyConfig
 from flows.errors import UserError
+from schemas.settings import ConfigError, Settings, load
+from trainers.rewards import AnswerConfig
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv")
 
 
-class RunConfig(BaseModel):
+def _seconds(default: float | None, what: str) -> Any:
+    return Field(default, gt=0, description=f"seconds {what} (unset: no limit)")
+
+
+class StageTimeouts(Settings):
+    """Seconds a stage may take before its item is rejected with reason `timeout`; one field per stage, so
+    `--set run.timeouts.shots=10` changes only shots and a stage name that does not exist is an error.
+    Readers look a stage up by name: `getattr(config.run.timeouts, stage)`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    probe: float | None = _seconds(120.0, "to probe one video")
+    shots: float | None = _seconds(1800.0, "to detect one video's shots and keyframes")
+    asr: float | None = _seconds(3600.0, "to transcribe one video")
+    evidence: float | None = _seconds(1800.0, "to tag one video's keyframes")
+    tasks: float | None = _seconds(None, "to generate the tasks")
+    draft: float | None = _seconds(None, "to draft the chains")
+    refine: float | None = _seconds(None, "to refine the chains")
+    verify: float | None = _seconds(None, "to verify the chains")
+    negatives: float | None = _seconds(None, "to mine the hard negatives")
+    difficulty: float | None = _seconds(None, "to estimate difficulty")
+    pools: float | None = _seconds(None, "to build the pools")
+
+
+class RunConfig(Settings):
     """How the run is executed (not part of any stage's cache key)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     workers: int = Field(1, ge=1, le=64, description="videos processed at once (threads)")
     extensions: tuple[str, ...] = Field(VIDEO_EXTENSIONS, description="file extensions picked up from folders")
-    timeouts: dict[str, float] = Field(
-        default_factory=lambda: {"probe": 120.0, "shots": 1800.0, "asr": 3600.0, "evidence": 1800.0},
-        description="seconds per stage per video before the video is rejected with reason `timeout`",
+    timeouts: StageTimeouts = Field(
+        default_factory=lambda: StageTimeouts(),
+        description="seconds per stage before its item is rejected with reason `timeout` (unset: no limit)",
     )
     shard_rows: int = Field(50_000, ge=1, description="rows per Parquet shard when publishing")
     llm_batch: int = Field(16, ge=1, description="LLM requests per batch in the synthesis stages")
@@ -51,6 +75,12 @@ class RunConfig(BaseModel):
         if self.dask_address is not None and self.runner != "dask":
             raise ValueError("dask_address is set but runner is not dask (set run.runner=dask)")
         return self
+
+
+class _AnswerOnly(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer: AnswerConfig
 
 
 class CurateConfig(BaseModel):
@@ -71,49 +101,43 @@ class CurateConfig(BaseModel):
     difficulty: DifficultyConfig = DifficultyConfig()
     policy: LLMConfig = Field(default_factory=LLMConfig, description="the policy model whose pass@K sets difficulty")
     pools: PoolsConfig = PoolsConfig()
+    answer: AnswerConfig = Field(
+        default_factory=AnswerConfig,
+        description="how an answer is scored against its truth (numeric tolerance, box time tolerance): set once "
+        "here for verify and difficulty; the same settings as the trainers' grpo.rewards.answer",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _answer_to_stages(cls, data: Any) -> Any:
+        """The top-level `answer` section is what verify and difficulty score with (it is in their cache keys)."""
+        if not isinstance(data, dict) or "answer" not in data:
+            return data
+        try:  # a bad `answer` is reported once, under its own key
+            _AnswerOnly(answer=data["answer"])
+        except ValidationError:
+            return data
+        data = dict(data)
+        for stage in ANSWER_STAGES:
+            section = data.get(stage, {})
+            if isinstance(section, dict) and "answer" not in section:
+                data[stage] = {**section, "answer": data["answer"]}
+        return data
+
+    @model_validator(mode="after")
+    def _one_answer_config(self) -> CurateConfig:
+        for stage in ANSWER_STAGES:
+            if getattr(self, stage).answer != self.answer:
+                raise ValueError(f"{stage}.answer: answer tolerances are set once, in the top-level `answer` section")
+        return self
 
 
-def _parse_value(text: str) -> Any:
-    """`--set` values are YAML scalars: numbers, booleans, lists, or strings."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
-def apply_override(doc: dict[str, Any], assignment: str) -> None:
-    """Apply `section.key=value` (dots nest) to a config mapping."""
-    key, sep, value = assignment.partition("=")
-    if not sep or not key:
-        raise UserError(f"--set takes KEY=VALUE (e.g. shots.detector=content), got {assignment!r}")
-    *parents, leaf = key.split(".")
-    node = doc
-    for p in parents:
-        node = node.setdefault(p, {})
-        if not isinstance(node, dict):
-            raise UserError(f"--set {key}: {p} is not a section")
-    node[leaf] = _parse_value(value)
+ANSWER_STAGES = ("verify", "difficulty")
 
 
 def load_config(path: Path | None = None, overrides: list[str] | None = None) -> CurateConfig:
-    """Read a YAML or TOML config file (optional) and apply overrides; errors name the offending key."""
-    doc: dict[str, Any] = {}
-    if path is not None:
-        if not path.is_file():
-            raise UserError(f"config file {path} not found")
-        text = path.read_text()
-        try:
-            loaded = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-        except (yaml.YAMLError, tomllib.TOMLDecodeError) as e:
-            raise UserError(f"config file {path} does not parse: {e}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise UserError(f"config file {path} must be a mapping of sections")
-        doc = loaded or {}
-    for assignment in overrides or []:
-        apply_override(doc, assignment)
+    """Read a YAML or TOML config file (optional) and apply `--set` overrides; errors name the offending key."""
     try:
-        return CurateConfig(**doc)
-    except ValidationError as e:
-        where = str(path) if path else "config"
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
-        raise UserError(f"bad config ({where}): {problems}") from None
+        return load(CurateConfig, path, overrides or [])
+    except ConfigError as e:
+        raise UserError(str(e)) from None

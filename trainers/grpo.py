@@ -99,7 +99,7 @@ def train_grpo(data: Path | str, out: Path | str, settings: GrpoSettings, resume
     record = {
         "kind": "grpo",
         "variant": settings.variant,
-        "settings": settings,
+        "settings": settings.model_dump(mode="json"),
         "data": dataset_ref(data),
         "base_model": str(model_dir),
         "model": str(final),

@@ -109,7 +109,7 @@ def train_sft(data: Path | str, out: Path | str, settings: SftSettings, resume: 
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
     record = {
         "kind": "sft",
-        "settings": settings,
+        "settings": settings.model_dump(mode="json"),
         "data": dataset_ref(data),
         "base_model": str(model_dir),
         "model": str(final),

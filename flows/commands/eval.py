@@ -35,23 +35,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--subtitles", dest="subtitles", choices=("with", "without", "both"), help="conditions to run (default both)"
     )
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML or YAML file with an [eval] section")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one [eval] setting, e.g. temperature=0.5 (repeatable; applied after the other options)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the JSON result to FILE")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from flows.cli import UserError
+    from flows.errors import UserError
     from trainers.config import EvalSettings, load_settings
-    from trainers.evaluate import evaluate, format_table
 
-    if not args.data.is_dir():
-        raise UserError(f"dataset {args.data} does not exist")
     settings = load_settings(
         EvalSettings,
         "eval",
         args.config,
         {
+            "model": args.model,
             "split": args.split,
             "limit": args.limit,
             "samples": args.samples,
@@ -60,8 +65,13 @@ def run(args: argparse.Namespace) -> int:
             "threads": args.threads,
             "subtitles": args.subtitles,
         },
+        args.set,
     )
-    result = evaluate(args.model, args.data, settings)
+    if not args.data.is_dir():
+        raise UserError(f"dataset {args.data} does not exist")
+    from trainers.evaluate import evaluate, format_table
+
+    result = evaluate(settings.model, args.data, settings)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=1) + "\n")

@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 
 COMMON_HELP = {
-    "config": "TOML or YAML file with an [sft] / [grpo] section of settings (CLI options override it)",
+    "config": "TOML or YAML file with [sft] / [grpo] / [eval] sections of settings (CLI options override it)",
+    "set": "override one setting of this command's section, e.g. lora.r=8 or rewards.weights.citation=0.2 "
+    "(repeatable; applied after the other options)",
     "model": "model directory, LoRA adapter or earlier run (default: the embedded SmolLM2-135M-Instruct)",
 }
 
@@ -17,6 +19,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="RUN", help="run directory (checkpoints, final/)")
     p.add_argument("--model", metavar="PATH", help=COMMON_HELP["model"])
     p.add_argument("--config", type=Path, metavar="FILE", help=COMMON_HELP["config"])
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=COMMON_HELP["set"])
     p.add_argument("--max-steps", type=int, metavar="N", help="optimizer steps to run")
     p.add_argument("--batch-size", type=int, metavar="N", help="per-step batch size")
     p.add_argument("--learning-rate", type=float, metavar="LR")
@@ -61,10 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flows.cli import UserError
+    from flows.errors import UserError
     from trainers.config import GrpoSettings, SftSettings, load_settings
 
-    overrides = {
+    options = {
         "model": args.model,
         "max_steps": args.max_steps,
         "batch_size": args.batch_size,
@@ -73,25 +76,28 @@ def run(args: argparse.Namespace) -> int:
         "threads": args.threads,
         "subtitles": args.subtitles,
     }
-    if not args.data.is_dir():
-        raise UserError(f"dataset {args.data} does not exist")
+    # Settings first: a bad config is reported before any dataset or model is touched.
     if args.kind == "sft":
-        from trainers.sft import train_sft
-
-        overrides.update(max_length=args.max_length, streaming=args.streaming)
-        sft = load_settings(SftSettings, "sft", args.config, overrides)
-        record = train_sft(args.data, args.out, sft, resume=args.resume)
+        options.update(max_length=args.max_length, streaming=args.streaming)
+        sft = load_settings(SftSettings, "sft", args.config, options, args.set)
     else:
-        from trainers.grpo import train_grpo
-
-        overrides.update(
+        options.update(
             variant=args.variant,
             loss_type=args.loss_type,
             num_generations=args.num_generations,
             max_completion_length=args.max_completion_length,
             beta=args.beta,
         )
-        grpo = load_settings(GrpoSettings, "grpo", args.config, overrides)
+        grpo = load_settings(GrpoSettings, "grpo", args.config, options, args.set)
+    if not args.data.is_dir():
+        raise UserError(f"dataset {args.data} does not exist")
+    if args.kind == "sft":
+        from trainers.sft import train_sft
+
+        record = train_sft(args.data, args.out, sft, resume=args.resume)
+    else:
+        from trainers.grpo import train_grpo
+
         record = train_grpo(args.data, args.out, grpo, resume=args.resume)
     summary = {k: v for k, v in record.items() if k not in ("log_history", "settings")}
     print(json.dumps(summary, indent=1, default=str))
