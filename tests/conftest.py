@@ -57,6 +57,14 @@ def chat_server() -> Iterator[Callable[[Callable[[dict[str, Any]], Reply]], Chat
         s.stop()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the pipeline dataset is slow (the dataset is curated end to end, minutes on two cores),
+    whether or not it says so, so `-m "not slow"` never builds it."""
+    for item in items:
+        if "pipeline_dataset" in getattr(item, "fixturenames", ()) and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.slow)
+
+
 PIPELINE_CLIPS = ("cuts_narrated.mp4", "onscreen_text.mp4", "shapes.mp4", "no_audio.mp4")
 PIPELINE_CONFIG = """
 tasks: {max_per_video: 1}

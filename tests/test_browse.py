@@ -290,6 +290,7 @@ def image_loaded(driver: Any, css: str) -> bool:
     )
 
 
+@pytest.mark.slow  # builds the pipeline dataset
 @needs_chromium
 def test_overview_renders(browser: Any, curated: tuple[Path, BrowseServer], tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
@@ -317,6 +318,7 @@ def test_overview_renders(browser: Any, curated: tuple[Path, BrowseServer], tmp_
     assert len(shown) == min(n, 50) and all(r.text.split()[1] == reason for r in shown)
 
 
+@pytest.mark.slow  # builds the pipeline dataset
 @needs_chromium
 def test_sample_page_shows_both_chains_and_a_keyframe(
     browser: Any, curated: tuple[Path, BrowseServer], tmp_path: Path
@@ -345,6 +347,7 @@ def test_sample_page_shows_both_chains_and_a_keyframe(
     screenshot(browser, "sample", tmp_path)
 
 
+@pytest.mark.slow  # builds the pipeline dataset
 @needs_chromium
 def test_video_page_shows_timeline_transcript_and_evidence(
     browser: Any, curated: tuple[Path, BrowseServer], tmp_path: Path
@@ -365,6 +368,7 @@ def test_video_page_shows_timeline_transcript_and_evidence(
     screenshot(browser, "video", tmp_path)
 
 
+@pytest.mark.slow  # builds the pipeline dataset
 @needs_chromium
 def test_a_filter_narrows_the_list(browser: Any, curated: tuple[Path, BrowseServer]) -> None:
     from selenium.webdriver.common.by import By
