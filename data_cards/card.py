@@ -265,6 +265,17 @@ def card_body(s: CardStats, pretty_name: str) -> str:
         out.append(
             "\nVerifier reject reasons: " + ", ".join(f"`{k}` {v}" for k, v in s.cot_reject_reasons.items()) + ".\n"
         )
+    if s.check_acceptance:
+        out.append(
+            "\nAcceptance per verifier check (every check judges every chain that reached the verifier; a "
+            "chain is accepted when it passes them all):\n\n"
+        )
+        out.append(
+            _table(
+                ["check", "chains judged", "failed", "passed"],
+                [[c.check, c.checked, c.failed, f"{100 * c.rate:.1f}%"] for c in s.check_acceptance],
+            )
+        )
     if s.citation_accuracy is not None:
         ca = s.citation_accuracy
         fmt = "n/a" if ca.accepted is None else f"{ca.accepted:.3f}"

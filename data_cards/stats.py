@@ -19,6 +19,7 @@ from schemas import TABLES, schema_for
 from schemas.card import (
     CardProvenance,
     CardStats,
+    CheckAcceptance,
     CitationAccuracy,
     Histogram,
     ModelAcceptance,
@@ -133,6 +134,7 @@ def _collect(con: duckdb.DuckDBPyConnection, ds: Dataset, rev: int) -> CardStats
         "GROUP BY 1 ORDER BY n DESC, 1",
     )
     stats.citation_accuracy = _citation_accuracy(con)
+    stats.check_acceptance = _check_acceptance(con)
     stats.revisions = [
         RevisionInfo(r.revision, r.created, r.command, sum(s.rows for s in m.shards if s.revision == r.revision))
         for r in m.revisions
@@ -200,6 +202,21 @@ def _citation_accuracy(con: duckdb.DuckDBPyConnection) -> CitationAccuracy | Non
         accepted=None if acc is None else round(float(acc), 4),
         all=None if every is None else round(float(every), 4),
     )
+
+
+def _check_acceptance(con: duckdb.DuckDBPyConnection) -> list[CheckAcceptance]:
+    """Per verifier check: chains it judged and chains that failed it (from `cot.checks_run` / `checks_failed`;
+    none for datasets verified before checks were recorded). Ordered by where the check runs in the verifier."""
+    if not {"checks_run", "checks_failed"} <= _columns(con, "cot"):
+        return []
+    sql = """
+        WITH run AS (SELECT name, count(*) AS n, avg(pos) AS pos FROM
+                       (SELECT unnest(checks_run) AS name, generate_subscripts(checks_run, 1) AS pos FROM cot)
+                     GROUP BY name),
+             failed AS (SELECT name, count(*) AS n FROM (SELECT unnest(checks_failed) AS name FROM cot) GROUP BY name)
+        SELECT run.name, run.n, coalesce(failed.n, 0) FROM run LEFT JOIN failed USING (name) ORDER BY run.pos, run.name
+    """
+    return [CheckAcceptance(str(name), int(n), int(f)) for name, n, f in con.execute(sql).fetchall()]
 
 
 def _provenance(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> CardProvenance:

@@ -53,6 +53,19 @@ class CitationAccuracy:
 
 
 @dataclass
+class CheckAcceptance:
+    """Chains one verifier check judged (`cot.checks_run`) and how many of them failed it (`cot.checks_failed`)."""
+
+    check: str
+    checked: int
+    failed: int
+
+    @property
+    def rate(self) -> float:
+        return (self.checked - self.failed) / self.checked if self.checked else 1.0
+
+
+@dataclass
 class RevisionInfo:
     """One manifest revision: when, by which command, how many rows it added."""
 
@@ -101,6 +114,7 @@ class CardStats:
     acceptance: list[ModelAcceptance] = field(default_factory=list)  # per drafting model
     cot_reject_reasons: dict[str, int] = field(default_factory=dict)  # verifier reject reasons of chains
     citation_accuracy: CitationAccuracy | None = None
+    check_acceptance: list[CheckAcceptance] = field(default_factory=list)  # per verifier check, in check order
     revisions: list[RevisionInfo] = field(default_factory=list)
     provenance: CardProvenance = field(default_factory=CardProvenance)
 

@@ -266,3 +266,37 @@ def test_first_failure_gives_reason_and_detail_for_a_rewrite(street):
     vague = "In shot 2 [3.00–6.00s] [kf f00003], the keyframes show people."
     bad = first_failure(chain(vague, answer, task), task, street)
     assert bad is not None and (bad.reason, bad.detail) == ("unsupported_answer", "never states the count: 2 people")
+
+
+def test_acceptance_per_check_reaches_the_card_and_browse(street, dataset_dir):
+    import duckdb
+
+    from curation.checks import check_counts
+    from data_cards.card import card_body
+    from data_cards.stats import collect_stats
+    from flows.browse.overview_data import from_card, from_counts
+    from schemas.store import DatasetWriter
+    from tests.records import PROV, sample_records
+
+    pairs = [(chain(think, answer, task), task) for task, answer, think in GOOD.values()]
+    pairs += [(chain(think, answer, task), task) for task, answer, think, _ in BAD.values()]
+    for i, (c, _) in enumerate(pairs):
+        c.cot_id, c.provenance = f"c{i}", PROV
+    cots = VerifyStage().process_batch(pairs, views={"st": street})
+    records = sample_records("a" * 64) | {"cot": cots}
+    with DatasetWriter(dataset_dir) as w:
+        for table, rows in records.items():
+            w.append(table, rows)
+        w.commit()
+    want = {name: (n.checked, n.failed) for name, n in check_counts(cots).items()}
+    assert want["support"] == (22, 7) and want["consistency"][1] == 3
+    stats = collect_stats(dataset_dir)
+    assert {c.check: (c.checked, c.failed) for c in stats.check_acceptance} == want
+    assert [c.check for c in stats.check_acceptance][:3] == ["format", "length", "language"]
+    assert "| support | 22 | 7 | 68.2% |" in card_body(stats, "t")
+    assert from_card(stats).checks == [(c.check, c.checked, c.failed) for c in stats.check_acceptance]
+    from schemas.store.query import connect
+
+    con = connect(dataset_dir)
+    assert isinstance(con, duckdb.DuckDBPyConnection)
+    assert from_counts(con).checks == from_card(stats).checks

@@ -216,9 +216,10 @@ def coherence(think: str) -> str | None:
         if not _END.search(text):
             return f'truncated: no end punctuation in "…{text[-40:]}"'
         # "… seen at [6.00s]." ends on its citation, not on "at".
-        last = [] if re.search(r"\]\W*$", text) else _WORD.findall(strip_citations(text).lower())
-        if last and last[-1] in DANGLING:
-            return f'truncated: ends on "{last[-1]}"'
+        last = [] if re.search(r"\]\W*$", text) else re.findall(r"[A-Za-z0-9]+", strip_citations(text))
+        # "It is A." ends on an option letter, not on the article.
+        if last and last[-1].lower() in DANGLING and not (len(last[-1]) == 1 and last[-1].isupper()):
+            return f'truncated: ends on "{last[-1].lower()}"'
     return None
 
 

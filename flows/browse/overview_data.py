@@ -24,6 +24,7 @@ class Overview:
     problem_types: list[tuple[str, int, int, int]] = field(default_factory=list)  # type, tasks, sft, rl
     rejects: list[tuple[str, str, int, str]] = field(default_factory=list)  # stage, reason, count, link
     models: list[tuple[str, int, int]] = field(default_factory=list)  # drafting model, chains, accepted
+    checks: list[tuple[str, int, int]] = field(default_factory=list)  # verifier check, chains judged, failed
     notes: list[tuple[str, str]] = field(default_factory=list)
     revisions: list[tuple[int, str, str, int]] = field(default_factory=list)  # rev, created, command, rows
 
@@ -83,6 +84,7 @@ def from_card(stats: Any) -> Overview:
     ]
     o.rejects.sort(key=lambda r: (-r[2], r[0], r[1]))
     o.models = [(m.model, m.chains, m.accepted) for m in stats.acceptance]
+    o.checks = [(c.check, c.checked, c.failed) for c in getattr(stats, "check_acceptance", [])]
     if stats.subtitle_leak_share is not None:
         o.notes.append(("tasks answerable from the transcript alone", f"{100 * stats.subtitle_leak_share:.0f}%"))
     if stats.languages:
@@ -112,6 +114,7 @@ def from_counts(con: duckdb.DuckDBPyConnection) -> Overview:
     ]
     o.pools = [(r["pool"], r["split"], r["n"]) for r in pools]
     o.problem_types = [(r["problem_type"], r["tasks"], r["sft"], r["rl"]) for r in q.tasks_by_type(con)]
+    o.checks = [(r["name"], r["checked"], r["failed"]) for r in q.check_acceptance(con)]
     o.rejects = [
         (r["stage"], r["reason"], r["n"], rejects_link(r["stage"], r["reason"], r["source"]))
         for r in q.reject_reasons(con)

@@ -89,6 +89,15 @@ def render(req: Request) -> Html:
                 [[m, n, a, f"{a / n:.0%}" if n else "–"] for m, n, a in o.models],
             )
         )
+    if o.checks:
+        parts.append(tag("h2", "Acceptance per check"))
+        parts.append(
+            table(
+                ["check", "chains judged", "failed", "passed"],
+                [[name, n, f, f"{(n - f) / n:.0%}" if n else "–"] for name, n, f in o.checks],
+                class_="check-acceptance",
+            )
+        )
     if o.notes:
         parts.append(definition_list(o.notes))
     found = plots(req.root)

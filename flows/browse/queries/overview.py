@@ -78,6 +78,23 @@ def reject_reasons(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     )
 
 
+def check_acceptance(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Per verifier check: chains it judged and chains that failed it (none before checks were recorded)."""
+    columns = {str(r[0]) for r in con.execute("DESCRIBE cot").fetchall()}
+    if not {"checks_run", "checks_failed"} <= columns:
+        return []
+    return rows(
+        con,
+        """WITH run AS (SELECT name, count(*) AS n, avg(pos) AS pos FROM
+                          (SELECT unnest(checks_run) AS name, generate_subscripts(checks_run, 1) AS pos
+                           FROM cot) GROUP BY name),
+                failed AS (SELECT name, count(*) AS n FROM (SELECT unnest(checks_failed) AS name FROM cot)
+                           GROUP BY name)
+           SELECT run.name AS name, run.n AS checked, coalesce(failed.n, 0) AS failed
+           FROM run LEFT JOIN failed USING (name) ORDER BY run.pos, run.name""",
+    )
+
+
 def list_rejects(
     con: duckdb.DuckDBPyConnection, stage: str, reason: str, video: str, page: int, page_size: int = PAGE_SIZE
 ) -> tuple[int, list[dict[str, Any]]]:
