@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.llm_standins import ChatServer, Reply
-from tests.runs import ROOT
+from tests.runs import ROOT, copy_clips
 
 # Prefect stops its temporary API server at interpreter exit and logs it to a stdout pytest has closed by then.
 logging.raiseExceptions = False
@@ -80,8 +79,7 @@ def pipeline_dataset(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory
     read-only (copy it before writing to it).
     """
     work = tmp_path_factory.mktemp("pipeline")
-    for name in PIPELINE_CLIPS:
-        shutil.copy(samples_dir / name, work / name)
+    copy_clips(samples_dir, PIPELINE_CLIPS, work)
     cfg = work / "small.yaml"
     cfg.write_text(PIPELINE_CONFIG)
     out = work / "ds"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from flows.errors import UserError
 from flows.runners import build_task_runner, check_scheduler, local_cluster, prefect_api_url
 from flows.workers import StagePool, process_pool
 from schemas.store.query import connect
+from tests.runs import copy_clips
 
 # Speech (ASR rows), on-screen text (OCR evidence), no audio, a plain clip, and one too short (a probe reject).
 CLIPS = ("cuts_narrated.mp4", "onscreen_text.mp4", "no_audio.mp4", "shapes.mp4", "tiny.mp4")
@@ -33,10 +33,7 @@ def _rows(dataset: Path, table: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def inputs(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("dask_inputs")
-    for name in CLIPS:
-        shutil.copy(samples_dir / name, folder / name)
-    return folder
+    return copy_clips(samples_dir, CLIPS, tmp_path_factory.mktemp("dask_inputs"))
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ embedded model and an OpenAI-compatible endpoint (a real HTTP server on 127.0.0.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -13,16 +12,17 @@ from typing import Any
 
 import pytest
 
-from curation.draft import DraftConfig
+from curation.collection import Collection, StageRows
+from curation.draft import DraftConfig, DraftStage
 from curation.llm.drafters import DrafterConfig, assign_drafters
 from curation.llm.factory import LLMConfig
 from curation.stage import stage_config_from
 from flows.cache import StageCache
 from flows.config import load_config
 from flows.perception import RunContext
-from flows.synthesis import Backends, SynthesisSummary, _draft
+from flows.synthesis import Backends, SynthesisSummary, run_stage
 from tests.llm_standins import Reply, chat_reply
-from tests.runs import ROOT
+from tests.runs import ROOT, copy_clips
 from tests.views import MC, make_view
 
 ENDPOINT_SAYS = "1, the keyframes show it clearly."
@@ -64,8 +64,13 @@ def test_each_chain_records_the_backend_that_drafted_it(tmp_path, chat_server): 
     summary = SynthesisSummary()
     backends = Backends()
     try:
-        cots = _draft(ctx, tasks, views, backends, lambda n: None, summary)
-        again = _draft(ctx, tasks, views, backends, lambda n: None, SynthesisSummary())
+        given = {"tasks": StageRows(rows={"tasks": tasks})}
+        collection = Collection(tmp_path, views, config, backends.get, results=dict(given))
+        run_stage(ctx, DraftStage, collection, summary)
+        cots = collection.rows("cot")
+        collection = Collection(tmp_path, views, config, backends.get, results=dict(given))
+        run_stage(ctx, DraftStage, collection, SynthesisSummary())
+        again = collection.rows("cot")
     finally:
         backends.close()
     assert sorted(c.model for c in cots) == [f"alpha @ {a.base_url}", f"beta @ {b.base_url}"]
@@ -82,10 +87,7 @@ def test_embedded_model_and_endpoint_both_draft_in_one_curate_run(samples_dir, t
         return chat_reply(ENDPOINT_SAYS)
 
     server = chat_server(respond)
-    work = tmp_path / "in"
-    work.mkdir()
-    for name in ("onscreen_text.mp4", "shapes.mp4"):
-        shutil.copy(samples_dir / name, work / name)
+    work = copy_clips(samples_dir, ("onscreen_text.mp4", "shapes.mp4"), tmp_path / "in")
     cfg = tmp_path / "two.yaml"
     cfg.write_text(json.dumps({
         "tasks": {"max_per_video": 1},

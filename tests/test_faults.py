@@ -26,7 +26,7 @@ from schemas import SCHEMA_VERSION, TABLES
 from schemas.store import CorruptShard, Dataset, DatasetWriter, SchemaVersionError, StoreError
 from tests.llm_standins import ChatServer, Reply, chat_reply
 from tests.records import sample_records
-from tests.runs import sigkill_run
+from tests.runs import copy_clips, sigkill_run
 
 ROOT = Path(__file__).resolve().parents[1]
 KILL_CLIPS = ("cuts_narrated.mp4", "shapes.mp4")  # one with speech, one without; both short
@@ -87,10 +87,7 @@ def one_line_error(proc: subprocess.CompletedProcess[str], command: str) -> str:
 
 @pytest.fixture(scope="module")
 def kill_inputs(samples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("kill-in")
-    for name in KILL_CLIPS:
-        shutil.copy(samples_dir / name, d / name)
-    return d
+    return copy_clips(samples_dir, KILL_CLIPS, tmp_path_factory.mktemp("kill-in"))
 
 
 def finished(ds: Path, stage: str) -> int:

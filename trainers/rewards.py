@@ -388,6 +388,20 @@ class LengthConfig:
     hard: int = 2400
 
 
+def _rows_of_type(
+    ptype: str,
+    score: Callable[[str | None, str], float],
+    completions: Sequence[Any],
+    solution: Sequence[str],
+    problem_type: Sequence[str],
+) -> list[float]:
+    """``score(answer, solution)`` for the rows of problem type ``ptype``; 0.0 for the other rows."""
+    return [
+        score(parse_completion(completion_text(c)).answer, s) if pt == ptype else 0.0
+        for c, s, pt in zip(completions, solution, problem_type, strict=True)
+    ]
+
+
 def format_reward(completions: Sequence[Any], **kw: Any) -> list[float]:
     """1.0 for a well-formed ``<think>…</think><answer>…</answer>`` completion, else 0.0."""
     return [float(parse_completion(completion_text(c)).well_formed) for c in completions]
@@ -418,23 +432,20 @@ def tiou_reward(
 ) -> list[float]:
     """Shaped temporal IoU for ``span`` rows (see ``TiouConfig``); 0.0 for other problem types, bad spans."""
     cfg = config or TiouConfig()
-    out = []
-    for c, s, pt in zip(completions, solution, problem_type, strict=True):
-        if pt != "span":
-            out.append(0.0)
-            continue
-        pred, truth = parse_span(parse_completion(completion_text(c)).answer), parse_span(s)
+
+    def shaped(answer: str | None, s: str) -> float:
+        pred, truth = parse_span(answer), parse_span(s)
         if pred is None or truth is None:
-            out.append(0.0)
-            continue
+            return 0.0
         iou = temporal_iou(pred, truth)
         reward = iou + cfg.bonus * sum(iou >= t for t in cfg.thresholds)
         true_len, pred_len = truth[1] - truth[0], pred[1] - pred[0]
         ratio = pred_len / true_len if true_len > 0 else (math.inf if pred_len > 0 else 1.0)
         if ratio > cfg.max_ratio:
             reward -= cfg.length_coef * min(1.0, (ratio - cfg.max_ratio) / cfg.max_ratio)
-        out.append(reward)
-    return out
+        return reward
+
+    return _rows_of_type("span", shaped, completions, solution, problem_type)
 
 
 def length_penalty(completions: Sequence[Any], config: LengthConfig | None = None, **kw: Any) -> list[float]:
@@ -452,15 +463,13 @@ def ordering_reward(
 ) -> list[float]:
     """Dense ordering reward (1 + Kendall tau) / 2 for ``ordering`` rows: 1 exact, 0.5 no better than random,
     0 reversed or not a permutation of the true shots. 0.0 for other problem types."""
-    out = []
-    for c, s, pt in zip(completions, solution, problem_type, strict=True):
-        if pt != "ordering":
-            out.append(0.0)
-            continue
-        po, to = ordering_items(parse_completion(completion_text(c)).answer), ordering_items(s)
+
+    def dense(answer: str | None, s: str) -> float:
+        po, to = ordering_items(answer), ordering_items(s)
         tau = kendall_tau(po, to) if po and to else None
-        out.append((1.0 + tau) / 2 if tau is not None else 0.0)
-    return out
+        return (1.0 + tau) / 2 if tau is not None else 0.0
+
+    return _rows_of_type("ordering", dense, completions, solution, problem_type)
 
 
 @dataclass
