@@ -42,6 +42,8 @@ class Revision:
     # Per table: rows written, rows superseded or removed, and how many videos the revision covered (wrote, replaced
     # or confirmed). Supersession is resolved when a revision is written, so readers never need more than this.
     changes: dict[str, Any] = field(default_factory=dict)
+    # True for revisions written by a store that supersedes rows by key: their views hold one row per key.
+    unique_keys: bool = False
 
 
 @dataclass

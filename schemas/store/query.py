@@ -1,7 +1,14 @@
-"""DuckDB over a dataset: one view per table, over exactly the shards the manifest lists."""
+"""DuckDB over a dataset: one view per table, over exactly the shards the manifest lists, on a sandboxed connection.
+
+The connection is read-only to the world: it may read the dataset's listed shards and nothing else (no other file,
+no URL, no writing anywhere — `COPY … TO`, `ATTACH`, `EXPORT DATABASE` —, no extension installed or loaded, no
+spilling to disk), and its settings are locked so SQL cannot undo this. In-memory tables and views are allowed:
+they touch no file.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,14 +25,40 @@ def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
+# Set before the sandbox closes (the first two only take effect at start-up).
+_SANDBOX_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+
 def connect(root: Path | str, revision: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with a view per table. Tables with no shards are empty views."""
+    """An in-memory, sandboxed DuckDB connection with a view per table. Tables with no shards are empty views."""
     ds = Dataset(root, revision)
-    con = duckdb.connect(":memory:")
-    for table in TABLES:
-        shards = ds.shards(table)
-        for s in shards:
+    shards = {t: ds.shards(t) for t in TABLES}
+    for table_shards in shards.values():
+        for s in table_shards:
             ds.check(s)  # cheap size check: a missing or truncated shard is named, not a DuckDB IO error
+    # The paths as given (for callers that name shards as `root / file`) and absolute, both allowed.
+    paths = {str(ds.root / s.file) for ss in shards.values() for s in ss}
+    paths |= {os.path.abspath(p) for p in paths}
+    con = duckdb.connect(":memory:", config=_SANDBOX_CONFIG)
+    try:
+        con.execute(f"SET allowed_paths = [{', '.join(_sql_str(p) for p in sorted(paths))}]")
+        con.execute("SET allowed_directories = []")
+        con.execute("SET temp_directory = ''")  # no spilling: an allowed temp folder would be a writable one
+        con.execute("SET enable_external_access = false")
+        _create_views(con, ds, shards)
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _create_views(con: duckdb.DuckDBPyConnection, ds: Dataset, all_shards: dict[str, list[Shard]]) -> None:
+    for table in TABLES:
+        shards = all_shards[table]
         if shards:
             files = ", ".join(_sql_str(str(ds.root / s.file)) for s in shards)
             try:
@@ -36,7 +69,6 @@ def connect(root: Path | str, revision: int | None = None) -> duckdb.DuckDBPyCon
             empty: pa.Table = schema_for(table).empty_table()
             con.register(f"_empty_{table}", empty)
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM _empty_{table}")
-    return con
 
 
 def _raise_corrupt(ds: Dataset, shards: list[Shard], error: duckdb.Error) -> NoReturn:

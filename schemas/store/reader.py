@@ -36,6 +36,8 @@ class Dataset:
     def check(self, shard: Shard, full: bool = False) -> None:
         """Raise CorruptShard if a shard is missing, has the wrong size, or (with `full`) the wrong sha256."""
         path = self.root / shard.file
+        if not path.resolve().is_relative_to(self.root.resolve()):  # a shard linked to a file elsewhere
+            raise CorruptShard(f"shard {shard.file} listed in the manifest lies outside the dataset {self.root}")
         if not path.is_file():
             raise CorruptShard(f"shard {shard.file} listed in the manifest is missing from {self.root}")
         if path.stat().st_size != shard.bytes:

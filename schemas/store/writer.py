@@ -112,13 +112,14 @@ class DatasetWriter:
         """Stage the complete rows of `table` for `videos`: after the commit the latest view holds exactly these
         rows for those videos (keys no longer produced disappear; identical rows are kept, not rewritten), and rows
         of other videos are untouched. `data` may be empty (the videos have no rows now). Calls add up: rows staged
-        for the same videos in several calls of one revision are all kept. Returns rows staged.
+        for the same videos in several calls of one revision are all kept. Rows without a video (a reject of a file
+        that never became a video) supersede by key only, as with `append`. Returns rows staged.
         """
         if self.manifest is None:
             raise StoreError("writer is not open")
         covered = {str(v) for v in videos}
         arrow = self._conform(table, data)
-        outside = set(arrow.column("video_id").to_pylist()) - covered
+        outside = set(arrow.column("video_id").to_pylist()) - covered - {None}
         if outside:
             raise StoreError(
                 f"replace({table!r}) got rows of {len(outside)} video(s) not among the videos it replaces "
@@ -281,6 +282,7 @@ class DatasetWriter:
                 provenance=provenance or {},
                 summary=summary or {},
                 changes={t: asdict(c) for t, c in changes.items()},
+                unique_keys=True,
             )
         )
         save_manifest(self.root, self.manifest)
