@@ -128,6 +128,13 @@ def test_set_one_timeout_keeps_the_others():
     assert limits == {"asr": 3600.0, "draft": None, "pools": None}  # no limit unless set
 
 
+def test_every_stage_has_a_timeout_field():
+    from flows.commands.curate import STAGE_NAMES
+    from flows.config import StageTimeouts
+
+    assert tuple(StageTimeouts.model_fields) == tuple(STAGE_NAMES)
+
+
 @pytest.mark.parametrize(
     ("assignment", "expected"),
     [
