@@ -12,14 +12,26 @@ from urllib.parse import urlencode
 POOLS = ("sft", "rl", "pairs", "none")
 VERDICTS = ("accepted", "rejected", "not drafted")
 PAGE_SIZE = 50
+# No list has this many pages; the cap keeps LIMIT/OFFSET inside DuckDB's 64-bit integers whatever the URL says.
+MAX_PAGE = 10**9
 
 
 def page_number(value: str | None) -> int:
-    """A 1-based page number from the query string; anything else is page 1."""
+    """A 1-based page number from the query string, at most MAX_PAGE; anything that is not a number is page 1."""
     try:
-        return max(1, int(value or 1))
-    except ValueError:
+        return min(MAX_PAGE, max(1, int(value or 1)))
+    except ValueError:  # not a number, or more digits than Python converts
         return 1
+
+
+def last_page(total: int, page_size: int = PAGE_SIZE) -> int:
+    """The last page of a list of `total` rows (page 1 when it is empty)."""
+    return max(1, -(-total // page_size))
+
+
+def clamp_page(page: int, total: int, page_size: int = PAGE_SIZE) -> int:
+    """`page` moved into 1..last page, so a page past the end shows the last rows rather than nothing."""
+    return min(max(1, page), last_page(total, page_size))
 
 
 @dataclass(frozen=True)

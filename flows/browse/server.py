@@ -52,6 +52,16 @@ class BrowseServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://{HOST}:{self.server_address[1]}/"
 
+    def serves_host(self, host: str | None) -> bool:
+        """Whether a request's `Host` header names this server: the loopback address it bound or `localhost`, with
+        or without its port. Anything else is refused, so a web page whose own name resolves to 127.0.0.1 (DNS
+        rebinding) cannot read the dataset through the visitor's browser."""
+        if host is None:
+            return False
+        port = self.server_address[1]
+        names = (HOST, "localhost")
+        return host.strip().lower() in {*names, *(f"{n}:{port}" for n in names)}
+
     def server_close(self) -> None:
         super().server_close()
         self.views.close()
@@ -61,6 +71,11 @@ class BrowseServer(ThreadingHTTPServer):
         thread = threading.Thread(target=self.serve_forever, name="vidcot-browse", daemon=True)
         thread.start()
         return thread
+
+
+def _refusal(status: HTTPStatus, message: str) -> Response:
+    """A plain-text answer to a request for another host: it names nothing of the dataset."""
+    return Response(status.value, "text/plain; charset=utf-8", f"{status.value} {status.phrase}: {message}\n".encode())
 
 
 class BrowseHandler(BaseHTTPRequestHandler):
@@ -75,8 +90,12 @@ class BrowseHandler(BaseHTTPRequestHandler):
 
     def _answer(self, head: bool) -> None:
         url = urlsplit(self.path)
-        found = resolve(unquote(url.path))
-        if found is None:
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) != 1:
+            response = _refusal(HTTPStatus.BAD_REQUEST, "a request needs exactly one Host header")
+        elif not self.server.serves_host(hosts[0]):
+            response = _refusal(HTTPStatus.MISDIRECTED_REQUEST, f"this server answers only to {HOST} and localhost")
+        elif (found := resolve(unquote(url.path))) is None:
             response = self._error(HTTPStatus.NOT_FOUND, f"nothing at {url.path}")
         else:
             handler, arg = found

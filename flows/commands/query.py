@@ -1,20 +1,28 @@
-"""`vidcot query DATASET [SQL]`: DuckDB over the dataset's tables."""
+"""`vidcot query DATASET [SQL]`: DuckDB over the dataset's tables, printed as a table, CSV, a JSON array or JSON
+Lines, or written to a Parquet file outside the dataset."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
+import os
+import secrets
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
 from rich.table import Table
 
 from flows.errors import UserError
+from flows.stdout import StdoutConsole
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 MAX_CELL = 60
+FORMATS = ("table", "csv", "json", "jsonl")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,8 +38,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("dataset", type=Path, metavar="DATASET")
     p.add_argument("sql", nargs="?", metavar="SQL")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format (table)")
-    p.add_argument("--output", type=Path, metavar="FILE.parquet", help="write the result to a Parquet file")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="output format: table (default), csv, json (one array of objects) or jsonl (one object a line)",
+    )
+    p.add_argument(
+        "--output", type=Path, metavar="FILE.parquet", help="write the result to a Parquet file (outside DATASET)"
+    )
     p.add_argument("--revision", type=int, help="query an older revision of the dataset")
     p.add_argument("--limit", type=int, default=50, help="rows shown in table format (50; 0 = all)")
     p.set_defaults(func=run)
@@ -55,15 +70,16 @@ def run(args: argparse.Namespace) -> int:
             t.add_column(col, overflow="fold")
         for name, count, cols in describe(args.dataset, args.revision):
             t.add_row(name, str(count), cols)
-        Console().print(t)
+        StdoutConsole().print(t)
         return 0
+    if args.output is not None:
+        check_output(args.output, args.dataset)
     con = connect(args.dataset, args.revision)
     try:
         if args.output is not None:
-            out = str(args.output).replace("'", "''")
-            con.execute(f"COPY ({args.sql}) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
-            written = con.execute(f"SELECT count(*) FROM read_parquet('{out}')").fetchone()
-            print(f"wrote {written[0] if written else 0} rows to {args.output}", file=sys.stderr)
+            result = con.sql(args.sql).to_arrow_table()
+            write_parquet(result, args.output)
+            print(f"wrote {result.num_rows} rows to {args.output}", file=sys.stderr)
             return 0
         rel = con.execute(args.sql)
         names = [d[0] for d in rel.description] if rel.description else []
@@ -71,12 +87,16 @@ def run(args: argparse.Namespace) -> int:
     except duckdb.Error as e:
         raise UserError(str(e).strip().splitlines()[0]) from None
     if args.format == "csv":
-        w = csv.writer(sys.stdout)
+        w = csv.writer(sys.stdout, lineterminator="\n")
         w.writerow(names)
         w.writerows([[f"<{len(v)} bytes>" if isinstance(v, bytes) else v for v in r] for r in rows])
     elif args.format == "json":
+        # One JSON document: an array with one object per row, one row a line so it still reads well.
+        items = [json.dumps(dict(zip(names, r, strict=True)), default=_json_default) for r in rows]
+        sys.stdout.write("[\n" + ",\n".join(items) + "\n]\n" if items else "[]\n")
+    elif args.format == "jsonl":
         for r in rows:
-            print(json.dumps(dict(zip(names, r, strict=True)), default=_json_default))
+            sys.stdout.write(json.dumps(dict(zip(names, r, strict=True)), default=_json_default) + "\n")
     else:
         t = Table(show_lines=False)
         for col in names:
@@ -84,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         shown = rows if args.limit == 0 else rows[: args.limit]
         for r in shown:
             t.add_row(*[_cell(v) for v in r])
-        con_out = Console()
+        con_out = StdoutConsole()
         con_out.print(t)
         if len(shown) < len(rows):
             con_out.print(f"({len(rows)} rows, {len(shown)} shown; --limit 0 shows all)")
@@ -95,3 +115,32 @@ def _json_default(v: Any) -> Any:
     if isinstance(v, bytes | bytearray):
         return f"<{len(v)} bytes>"
     return str(v)
+
+
+def check_output(output: Path, dataset: Path) -> None:
+    """Refuse an --output that would land inside the dataset (a manifest, a shard, a stray file among the shards);
+    symbolic links are followed, so a link into the dataset is refused too."""
+    target = output.resolve()
+    root = dataset.resolve()
+    if target == root or target.is_relative_to(root):
+        raise UserError(f"--output {output} is inside the dataset {dataset}; write the result somewhere else")
+    if target.is_dir():
+        raise UserError(f"--output {output} is a folder; name a file, e.g. {output / 'result.parquet'}")
+
+
+def write_parquet(table: pa.Table, output: Path) -> None:
+    """Write `table` to `output` atomically: a temporary file beside it, then a rename, so a failed write leaves
+    no half file and an existing file is replaced whole."""
+    import pyarrow.parquet as pq
+
+    tmp = output.with_name(f".{output.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, output)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            reason = os.strerror(e.errno) if e.errno else str(e)
+            raise UserError(f"cannot write {output}: {reason}") from None
+        raise

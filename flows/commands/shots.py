@@ -24,13 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from curation.probe import ProbeStage
     from curation.shots import ShotsConfig, ShotsStage
     from curation.stage import Rejected
-    from flows.cli import UserError
+    from flows.errors import UserError
+    from flows.stdout import StdoutConsole
 
     if not args.video.is_file():
         raise UserError(f"{args.video}: no such file")
@@ -65,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(col, justify="right" if col != "transition in" else "left")
     for s in shots:
         table.add_row(str(s.index), f"{s.start:.3f}", f"{s.end:.3f}", f"{s.end - s.start:.3f}", s.transition_in)
-    Console().print(table)
+    StdoutConsole().print(table)
     return 0

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from curation.asr import AsrConfig, AsrStage
     from curation.audio import AudioDecodeError
-    from flows.cli import UserError
+    from flows.errors import UserError
 
     if not args.media.is_file():
         raise UserError(f"{args.media}: no such file")

@@ -6,7 +6,7 @@ from pathlib import PurePath
 from urllib.parse import urlencode
 
 from flows.browse.context import Request
-from flows.browse.filters import PAGE_SIZE, page_number
+from flows.browse.filters import PAGE_SIZE, clamp_page, page_number
 from flows.browse.layout import page, pager
 from flows.browse.markup import Html, h, link, path_part, table, tag
 from flows.browse.queries.overview import list_rejects
@@ -16,6 +16,9 @@ def render(req: Request) -> Html:
     stage, reason, video = req.param("stage"), req.param("reason"), req.param("video")
     current = page_number(req.param("page"))
     total, found = list_rejects(req.con, stage, reason, video, current)
+    if clamp_page(current, total) != current:  # past the end: show the last page instead
+        current = clamp_page(current, total)
+        total, found = list_rejects(req.con, stage, reason, video, current)
     rows = [
         [
             r["stage"],

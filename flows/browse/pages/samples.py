@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from flows.browse.context import Request
-from flows.browse.filters import PAGE_SIZE, POOLS, VERDICTS, SampleFilters
+from flows.browse.filters import PAGE_SIZE, POOLS, VERDICTS, SampleFilters, clamp_page
 from flows.browse.layout import badge, page, pager
 from flows.browse.markup import Html, h, link, path_part, table, tag
 from flows.browse.queries.samples import filter_choices, list_samples
@@ -68,7 +68,7 @@ def render(req: Request) -> Html:
     ]
     body = Html(
         filter_form(req, filters)
-        + pager(total, filters.page, PAGE_SIZE, lambda p: "/samples?" + filters.query_string(page=p))
+        + pager(total, clamp_page(filters.page, total), PAGE_SIZE, lambda p: "/samples?" + filters.query_string(page=p))
         + table(
             ["question", "problem type", "split", "verdict", "pools", "difficulty", "video"], rows, class_="samples"
         )

@@ -6,7 +6,7 @@ from pathlib import PurePath
 from urllib.parse import urlencode
 
 from flows.browse.context import Request
-from flows.browse.filters import PAGE_SIZE, page_number
+from flows.browse.filters import PAGE_SIZE, clamp_page, page_number
 from flows.browse.layout import badge, page, pager
 from flows.browse.markup import Html, link, path_part, seconds, table, tag
 from flows.browse.queries.videos import list_videos
@@ -16,6 +16,7 @@ def render(req: Request) -> Html:
     status = req.param("status")
     current = page_number(req.param("page"))
     total, found = list_videos(req.con, current, status)
+    current = clamp_page(current, total)  # the page list_videos showed
     rows = [
         [
             link(f"/video/{path_part(v['video_id'])}", PurePath(v["path"]).name),

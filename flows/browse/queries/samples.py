@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 
-from flows.browse.filters import PAGE_SIZE, SampleFilters
+from flows.browse.filters import PAGE_SIZE, SampleFilters, clamp_page
 from flows.browse.queries import one, rows, scalar
 
 # One row per (task, chain); a task that was never drafted has one row with verdict 'not drafted'.
@@ -29,13 +29,13 @@ FROM t LEFT JOIN cot c ON c.task_id = t.task_id LEFT JOIN d ON d.task_id = t.tas
 def list_samples(
     con: duckdb.DuckDBPyConnection, filters: SampleFilters, page_size: int = PAGE_SIZE
 ) -> tuple[int, list[dict[str, Any]]]:
-    """(rows matching the filters, the rows of the requested page)."""
+    """(rows matching the filters, the rows of the requested page — the last page when it is past the end)."""
     where, params = filters.where()
     total = int(scalar(con, f"SELECT count(*) FROM ({SAMPLE_ROWS}) WHERE {where}", params) or 0)
     page = rows(
         con,
         f"SELECT * FROM ({SAMPLE_ROWS}) WHERE {where} ORDER BY video_id, task_id, cot_id LIMIT ? OFFSET ?",
-        [*params, page_size, (filters.page - 1) * page_size],
+        [*params, page_size, (clamp_page(filters.page, total, page_size) - 1) * page_size],
     )
     return total, page
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import duckdb
 
-from flows.browse.filters import PAGE_SIZE
+from flows.browse.filters import PAGE_SIZE, clamp_page
 from flows.browse.queries import one, rows, scalar
 
 SHOTS_PER_PAGE = 30
@@ -24,13 +24,14 @@ FROM (SELECT DISTINCT ON (video_id) * FROM videos) v
 def list_videos(
     con: duckdb.DuckDBPyConnection, page: int, status: str = "", page_size: int = PAGE_SIZE
 ) -> tuple[int, list[dict[str, Any]]]:
-    """(videos with that status — any when empty, the rows of one page ordered by path)."""
+    """(videos with that status — any when empty, the rows of one page ordered by path; the last page when `page`
+    is past the end)."""
     where, params = ("status = ?", [status]) if status else ("TRUE", [])
     total = int(scalar(con, f"SELECT count(*) FROM ({VIDEO_ROWS}) WHERE {where}", params) or 0)
     found = rows(
         con,
         f"SELECT * FROM ({VIDEO_ROWS}) WHERE {where} ORDER BY path, video_id LIMIT ? OFFSET ?",
-        [*params, page_size, (page - 1) * page_size],
+        [*params, page_size, (clamp_page(page, total, page_size) - 1) * page_size],
     )
     return total, found
 

@@ -1,0 +1,37 @@
+"""A real dataset of a few small videos, written with the store's own writer: for command-line and browse tests
+that need every table filled but no pipeline run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from schemas.store import DatasetWriter
+from tests.records import sample_records
+
+ID_COLUMNS = ("task_id", "cot_id", "sample_id", "pair_id", "negative_id", "anchor_id")
+
+
+def tiny_dataset(root: Path, videos: int = 1) -> Path:
+    """One revision with `videos` videos (at most 16; tests/records.py rows for each, ids made unique per video)
+    and the one probe reject that records.py holds. Returns `root`."""
+    with DatasetWriter(root) as w:
+        for i in range(videos):
+            vid = f"{i:x}" * 64  # ids derive from the first 16 characters, so they differ there
+            records = sample_records(vid)
+            # records.py names its task, chain and pool rows t1, c1, s1…; make them unique per video.
+            for table in ("tasks", "cot", "sft", "rl", "pairs", "negatives"):
+                for r in records[table]:
+                    for key in ID_COLUMNS:
+                        if hasattr(r, key):
+                            setattr(r, key, f"{getattr(r, key)}-{i}")
+            if i > 0:
+                records["rejects"] = []
+            for table, rows in records.items():
+                w.append(table, rows)
+        w.commit()
+    return root
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `root` with its size and modification time: equal snapshots mean nothing was written."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
