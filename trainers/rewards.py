@@ -45,7 +45,7 @@ from typing import Any
 from schemas import PROBLEM_TYPES
 from trainers.citations import check_text_view_citations, cited_shots, parse_text_view
 from trainers.geometry import box_iou
-from trainers.vocab import NUMBER_WORDS
+from trainers.vocab import DECIMAL, NUMBER_WORDS
 
 # ----------------------------------------------------------------------------------------------------
 # Parsing completions
@@ -130,7 +130,7 @@ def parse_number(text: str | None) -> float | None:
     return None
 
 
-_TIME = r"(?:\d+:)?(?:\d+:)?\d+(?:\.\d+)?"
+_TIME = rf"(?:\d+:)?(?:\d+:)?{DECIMAL}"
 _SPAN_BRACKET = re.compile(rf"[\[(]\s*({_TIME})\s*s?\s*[,;]\s*({_TIME})\s*s?\s*[\])]")
 _SPAN_RANGE = re.compile(
     rf"({_TIME})\s*(?:s|sec|secs|seconds?)?\s*(?:-|\u2013|\u2014|to|until|and|,)\s*({_TIME})", re.IGNORECASE
