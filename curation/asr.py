@@ -10,10 +10,12 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import pyarrow.compute as pc
 from pydantic import Field
 
 from curation.audio import AudioDecodeError, iter_audio_windows
@@ -51,6 +53,9 @@ def cpu_threads(requested: int) -> int:
 
 class AsrConfig(StageConfig):
     """faster-whisper options. `model` is "embedded", a model directory, or a size name already cached locally."""
+
+    # Thread counts change how fast, not what: out of the cache key (CTranslate2 may differ in the last digits).
+    execution_only: ClassVar[frozenset[str]] = frozenset({"cpu_threads"})
 
     model: str = Field("embedded", description='"embedded", a CTranslate2 Whisper model directory, or a size')
     device: str = Field("cpu", description="cpu, cuda or auto")
@@ -100,6 +105,21 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
 
     name = "asr"
     Config = AsrConfig
+    version = 1
+    per_video = True
+    writes = ("segments", "words")
+    needs = ("probe",)
+
+    @classmethod
+    def identity(cls, config: StageConfig, run: Any) -> list[str]:
+        return [EMBEDDED_ID] if getattr(config, "model", None) == "embedded" else []
+
+    def stats(self, tables: Mapping[str, Any]) -> dict[str, float]:
+        """Seconds of speech, for the run summary's minutes of speech."""
+        seg = tables.get("segments")
+        if seg is None or seg.num_rows == 0:
+            return {"speech_seconds": 0.0}
+        return {"speech_seconds": float(pc.sum(pc.subtract(seg["end"], seg["start"])).as_py() or 0.0)}
 
     def __init__(self, config: AsrConfig | None = None) -> None:
         super().__init__(config)

@@ -5,12 +5,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
-from curation.refine import check_chain
 from curation.stage import Rejected
 from schemas import CotRecord, Provenance, TaskRecord, VideoView
+from trainers.claims import check_chain
 from trainers.rewards import parse_completion
 
 DETAIL_CHARS = 500  # a backend's error page can be long; the reason code is what gets counted
+# Failures of the LLM backend rather than of the chain: never cached, so a re-run asks again.
+TRANSIENT = frozenset({"llm_error", "timeout"})
+
+
+def retry_later(cot: CotRecord) -> bool:
+    """Whether a chain was dropped for a reason of the run (a down endpoint), not of the chain."""
+    return (cot.reject_reason or "").rsplit(":", 1)[-1] in TRANSIENT
 
 
 def dropped_draft(task: TaskRecord, rejected: Rejected, model: str, prov: Provenance) -> CotRecord:

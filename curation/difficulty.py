@@ -17,11 +17,15 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import Field
 
+from curation.collection import Batches, Collection, StageRows
 from curation.llm.base import GenRequest, LLMBackend
+from curation.llm.identity import llm_identity
 from curation.stage import Rejected, Stage, StageConfig
 from schemas import TaskRecord, VideoView
 from trainers.rewards import AnswerConfig, answer_score, parse_completion
@@ -57,6 +61,14 @@ class Difficulty:
     difficulty: float
 
 
+@dataclass
+class Estimates:
+    """The difficulty stage's result for the pools: one estimate per task, and the rule that keeps an item."""
+
+    difficulties: list[Difficulty]
+    keep: Callable[[Difficulty], Rejected | None]
+
+
 def pass_at_k(n: int, c: int, k: int) -> float:
     """Unbiased pass@k from n samples with c correct (Chen et al. 2021); 0 when n is 0."""
     if n == 0:
@@ -72,6 +84,31 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
 
     name = "difficulty"
     Config = DifficultyConfig
+    version = 1
+    reads = ("tasks",)
+    needs = ("tasks",)
+    uses = ("policy",)  # the run's policy model, whose pass@K this is
+
+    @classmethod
+    def identity(cls, config: StageConfig, run: Any) -> list[str]:
+        return [llm_identity(run.policy)]
+
+    @classmethod
+    def build(cls, collection: Collection) -> DifficultyStage:
+        return cls(collection.llm(collection.config.policy), collection.config.difficulty)
+
+    def run(self, collection: Collection, batches: Batches) -> StageRows:
+        """pass@K of every task, cached per task (the policy's K samples are a run's most expensive LLM work).
+
+        Writes no table: the estimates go to the pools stage (`extra`), with `keep` to drop items by them."""
+        tasks: list[TaskRecord] = collection.rows("tasks")
+
+        def estimate(batch: list[TaskRecord]) -> list[Difficulty]:
+            return self.estimate(batch, collection.views)
+
+        keys = [t.task_id for t in tasks]
+        found = batches.map(keys, tasks, estimate, Difficulty, size=max(1, batches.size // self.config.k))
+        return StageRows(extra=Estimates(found, self.keep))
 
     def __init__(self, backend: LLMBackend, config: DifficultyConfig | None = None) -> None:
         super().__init__(config)
@@ -101,7 +138,11 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
             answered = [r for r in mine if r.error is None]
             correct = sum(
                 answer_score(
-                    parse_completion("<think>" + r.text).answer, task.answer, task.problem_type, task.options, cfg.answer
+                    parse_completion("<think>" + r.text).answer,
+                    task.answer,
+                    task.problem_type,
+                    task.options,
+                    cfg.answer,
                 )
                 >= cfg.correct_score - 1e-9
                 for r in answered

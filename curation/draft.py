@@ -16,14 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
 from curation.budget import BudgetConfig, select_view
+from curation.chains import dropped_draft, retry_later
+from curation.collection import Batches, Collection, StageRows
 from curation.llm.base import GenRequest, GenResult, LLMBackend
-from curation.llm.drafters import DrafterConfig
+from curation.llm.drafters import DrafterConfig, assign_drafters
 from curation.llm.factory import LLMConfig, backend_from_config
+from curation.llm.identity import llm_identity, llm_key
 from curation.llm.prompts import DRAFT_ANSWER, DRAFT_HINT, DRAFT_OBSERVE, SYSTEM_SHORT
 from curation.stage import Rejected, Stage, StageConfig
 from schemas import CotRecord, Message, ShotRecord, TaskRecord, VideoView
@@ -81,6 +84,48 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
     name: ClassVar[str] = "draft"
     Config: ClassVar[type[StageConfig]] = DraftConfig
     PROMPTS = (SYSTEM_SHORT, DRAFT_OBSERVE, DRAFT_ANSWER)
+    version = 1
+    reads = ("tasks",)
+    writes = ("cot",)
+    needs = ("tasks",)
+    prompts = (*PROMPTS, DRAFT_HINT)
+
+    @classmethod
+    def identity(cls, config: StageConfig, run: Any) -> list[str]:
+        assert isinstance(config, DraftConfig)
+        return [llm_identity(d.llm) for d in config.drafters()]
+
+    def run(self, collection: Collection, batches: Batches) -> StageRows:
+        """Draft every task with its assigned backends (`draft.llms`, `curation.llm.drafters`), each chain cached
+        per task and backend. Chains come back grouped by backend, tasks in order within each."""
+        cfg = self.config
+        tasks: list[TaskRecord] = collection.rows("tasks")
+        drafters = cfg.drafters()
+        plan = assign_drafters([t.task_id for t in tasks], drafters, cfg.drafters_per_task, cfg.seed)
+        cots: list[CotRecord] = []
+        for j, drafter in enumerate(drafters):
+            mine = [t for t in tasks if j in plan[t.task_id]]
+            if not mine:
+                continue
+            stage = DraftStage(cfg, collection.llm(drafter.llm))
+            keys = [t.task_id if len(drafters) == 1 else f"{t.task_id}|{llm_key(drafter.llm)}" for t in mine]
+
+            def draft(batch: list[TaskRecord], stage: DraftStage = stage) -> list[CotRecord]:
+                return stage.chains(batch, collection.views)
+
+            cots += batches.map(keys, mine, draft, "cot", cacheable=lambda c: not retry_later(c))
+        return StageRows(rows={"cot": cots}, stats={"drafted": sum(1 for c in cots if c.draft)})
+
+    def chains(self, tasks: list[TaskRecord], views: dict[str, VideoView]) -> list[CotRecord]:
+        """A `cot` row per task: the drafted chain, or the failed draft with its reason."""
+        results = self.process_batch([(t, views[t.video_id]) for t in tasks])
+        model = self.backend.model_id if self.backend else "unknown"
+        prov = self.provenance(prompt_hash=self.prompt_hash(self.config.answer_hint))
+        return [
+            dropped_draft(t, r, model, prov) if isinstance(r, Rejected) else r
+            for t, r in zip(tasks, results, strict=True)
+        ]
+
 
     def __init__(self, config: DraftConfig | None = None, backend: LLMBackend | None = None) -> None:
         super().__init__(config)

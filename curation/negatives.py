@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
+from curation.collection import Batches, Collection, StageRows
 from curation.stage import Stage, StageConfig
 from curation.verify import chain_text
 from schemas import CotRecord, NegativeRecord, TaskRecord, VideoView
@@ -218,6 +219,16 @@ class NegativesStage(Stage[NegativesConfig, list[VideoView], list[NegativeRecord
 
     name = "negatives"
     Config = NegativesConfig
+    version = 1
+    reads = ("shots", "segments", "tasks", "cot")
+    writes = ("negatives",)
+    needs = ("tasks", "verify")
+
+    def run(self, collection: Collection, batches: Batches) -> StageRows:
+        """Every hard negative of the collection, against its tasks and verified chains."""
+        self.ensure_setup()
+        found = self.mine(list(collection.views.values()), collection.rows("tasks"), collection.rows("cot"))
+        return StageRows(rows={"negatives": found})
 
     def __init__(self, config: NegativesConfig | None = None) -> None:
         super().__init__(config)

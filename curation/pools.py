@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from pydantic import Field
 
 from curation.budget import BudgetConfig, ViewSelection, select_view
-from curation.difficulty import Difficulty
+from curation.collection import Batches, Collection, StageRows
+from curation.difficulty import Difficulty, Estimates
 from curation.negatives import pair_sides
 from curation.stage import Rejected, Stage, StageConfig
 from curation.verify import chain_text
@@ -32,6 +34,7 @@ from schemas import (
     TaskRecord,
     VideoView,
 )
+from trainers.templates import TASK_SYSTEM, TASK_USER
 from trainers.textview import task_messages, task_prompt_hash
 
 
@@ -56,6 +59,29 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
 
     name = "pools"
     Config = PoolsConfig
+    version = 1
+    reads = ("videos", "frames", "tasks", "cot", "negatives")
+    writes = ("sft", "rl", "pairs")
+    needs = ("tasks", "verify", "negatives", "difficulty")
+    prompts = (TASK_SYSTEM, TASK_USER)
+
+    def run(self, collection: Collection, batches: Batches) -> StageRows:
+        """The three pools of the collection; items the difficulty rule drops are rejected from `rl`."""
+        tasks, cots, views = collection.rows("tasks"), collection.rows("cot"), collection.views
+        negatives = collection.rows("negatives")
+        est: Estimates | None = collection.extra("difficulty")
+        rl, rejects = self.rl(
+            tasks, views, negatives, est.difficulties if est else (), keep=est.keep if est else None
+        )
+        rows: dict[str, list[Any]] = {
+            "sft": self.sft(tasks, cots, views), "rl": rl, "pairs": self.pairs(tasks, cots, views, negatives)
+        }  # fmt: skip
+        return StageRows(
+            rows=rows,
+            rejected=[Rejected(r.reason, r.detail, r.video_id, r.item_id, r.path) for r in rejects],
+            stats={"pools": {k: len(v) for k, v in rows.items()}},
+        )
+
 
     def selection(self, task: TaskRecord, view: VideoView) -> ViewSelection:
         """What a row of this task sees within the budget (text view and keyframes)."""

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 from pydantic import Field
@@ -82,6 +83,17 @@ class ProbeStage(Stage[ProbeConfig, Path, VideoRecord]):
 
     name = "probe"
     Config = ProbeConfig
+    version = 1
+    per_video = True
+    writes = ("videos",)
+    fatal = True
+
+    @classmethod
+    def item_key(cls, item: Any) -> str:
+        """A file's resolved path, size and mtime: a file is probed again when any changes (OSError if gone)."""
+        path = Path(item)
+        st = path.stat()
+        return hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:32]
 
     def process(self, item: Path) -> VideoRecord | Rejected:
         path = Path(item)

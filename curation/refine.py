@@ -16,13 +16,16 @@ or nothing left → `Rejected("unsupported_claims", <the claims>)`. The answer i
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field
 
+from curation.chains import dropped_refinement, retry_later
+from curation.collection import Batches, Collection, StageRows
 from curation.draft import DraftStage, compose_chain, observation_text
 from curation.llm.base import GenRequest, LLMBackend
 from curation.llm.factory import LLMConfig, backend_from_config
+from curation.llm.identity import llm_identity
 from curation.llm.prompts import REFINE_REWRITE, SYSTEM_SHORT
 from curation.stage import Rejected, Stage, StageConfig
 from curation.tasks.absence import absence_statement
@@ -79,6 +82,40 @@ class RefineStage(Stage[RefineConfig, tuple[CotRecord, TaskRecord, VideoView], C
 
     name: ClassVar[str] = "refine"
     Config: ClassVar[type[StageConfig]] = RefineConfig
+    version = 1
+    reads = ("tasks", "cot")
+    writes = ("cot",)
+    needs = ("draft",)
+    prompts = (*DraftStage.PROMPTS, REFINE_REWRITE)
+
+    @classmethod
+    def identity(cls, config: StageConfig, run: Any) -> list[str]:
+        llm = getattr(config, "llm", None)
+        return [llm_identity(llm)] if llm is not None else []
+
+    @classmethod
+    def build(cls, collection: Collection) -> RefineStage:
+        cfg: RefineConfig = collection.config.refine
+        return cls(cfg, collection.llm(cfg.llm) if cfg.llm is not None else None)
+
+    def run(self, collection: Collection, batches: Batches) -> StageRows:
+        """Refine every drafted chain (cached per chain); chains already dropped pass through unchanged."""
+        cots: list[CotRecord] = collection.rows("cot")
+        by_task = {t.task_id: t for t in collection.rows("tasks")}
+        views = collection.views
+
+        def refine(batch: list[CotRecord]) -> list[CotRecord]:
+            live = [c for c in batch if c.reject_reason is None]
+            results = self.process_batch([(c, by_task[c.task_id], views[c.video_id]) for c in live])
+            tol, boundary = self.config.time_tol_s, self.config.boundary_tol_s
+            done = {
+                c.cot_id: dropped_refinement(c, views[c.video_id], r, tol, boundary) if isinstance(r, Rejected) else r
+                for c, r in zip(live, results, strict=True)
+            }
+            return [done.get(c.cot_id, c) for c in batch]
+
+        keys = [c.cot_id for c in cots]
+        return StageRows(rows={"cot": batches.map(keys, cots, refine, "cot", cacheable=lambda c: not retry_later(c))})
 
     def __init__(self, config: RefineConfig | None = None, backend: LLMBackend | None = None) -> None:
         super().__init__(config)

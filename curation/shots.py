@@ -200,6 +200,11 @@ class ShotsStage(Stage[ShotsConfig, VideoRecord, tuple[list[ShotRecord], list[Fr
 
     name = "shots"
     Config = ShotsConfig
+    version = 1
+    per_video = True
+    writes = ("shots", "frames")
+    needs = ("probe",)
+    fatal = True
 
     def models(self) -> list[str]:
         return [f"scenedetect {self.config.detector}"]

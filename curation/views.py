@@ -1,4 +1,4 @@
-"""Build one `VideoView` per video from a dataset's perception tables, without reading image bytes."""
+"""Build one `VideoView` per video from a dataset's per-video tables, without reading image bytes."""
 
 from __future__ import annotations
 
@@ -10,17 +10,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import schemas
+from curation.registry import STAGES
 from schemas import VideoView
+from schemas.keys import KEYS
 from schemas.store import Dataset
 
-# (table, the key that identifies one row, how rows are ordered inside a view)
-_PARTS: tuple[tuple[str, str, Any], ...] = (
-    ("shots", "shot_id", lambda r: (r.start, r.index)),
-    ("segments", "segment_id", lambda r: (r.start, r.index)),
-    ("words", "", lambda r: (r.start, r.index)),
-    ("frames", "frame_id", lambda r: r.time),
-    ("evidence", "", lambda r: (r.time, r.backend)),
-)
+
+def view_tables() -> list[str]:
+    """The tables a view holds: everything the per-video stages write, besides the videos themselves."""
+    return [t for s in STAGES if s.per_video for t in s.writes if t != "videos"]
+
+
+def _order(r: Any) -> tuple[float, int, str]:
+    """Rows of a view in time order: by start (shots, segments, words) or time (frames, evidence), then index."""
+    start = getattr(r, "start", None)
+    return (start if start is not None else r.time, getattr(r, "index", 0), getattr(r, "backend", ""))
 
 
 def _read(ds: Dataset, table: str) -> pa.Table:
@@ -30,14 +34,6 @@ def _read(ds: Dataset, table: str) -> pa.Table:
     data = ds.read("frames", columns=columns)
     # FrameRecord.jpeg is required; views carry an empty placeholder (bytes stay in the frames table).
     return data.append_column("jpeg", pa.array([b""] * data.num_rows, pa.binary()))
-
-
-def _key(table: str, key: str, r: Any) -> tuple:
-    if key:
-        return (getattr(r, key),)
-    if table == "words":
-        return (r.segment_id, r.index)
-    return (r.frame_id, r.backend)
 
 
 def load_views(root: Path | str, revision: int | None = None, include_rejected: bool = False) -> dict[str, VideoView]:
@@ -52,12 +48,13 @@ def load_views(root: Path | str, revision: int | None = None, include_rejected: 
         if v.status == "ok" or include_rejected:
             views[v.video_id] = VideoView(video=v)
     wanted = pa.array(list(views), pa.string())
-    for table, key, order in _PARTS:
+    for table in view_tables():
+        key = KEYS[table]
         data = _read(ds, table)
         data = data.filter(pc.is_in(data["video_id"], value_set=wanted))
         rows: dict[str, dict[tuple, Any]] = defaultdict(dict)
         for r in schemas.from_arrow(table, data):
-            rows[r.video_id][_key(table, key, r)] = r
+            rows[r.video_id][tuple(getattr(r, k) for k in key)] = r
         for video_id, by_key in rows.items():
-            setattr(views[video_id], table, sorted(by_key.values(), key=order))
+            setattr(views[video_id], table, sorted(by_key.values(), key=_order))
     return views

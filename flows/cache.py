@@ -1,6 +1,10 @@
-"""Per-video stage results cached across runs, keyed by stage, stage config hash and content hash.
+"""Stage results cached across runs, keyed by stage, stage key (curation.stage.stage_key) and item key.
 
-An entry is a folder `DATASET/.cache/STAGE/CONFIG_HASH/KEY/` holding `outcome.json` and one Parquet file per
+The stage key changes with whatever changes a stage's results (code version, result-changing config, prompt
+templates, models, and the keys of the stages it needs); the item key is a video's content hash (a file's path,
+size and mtime for probe), or a task's or chain's id for the collection stages' LLM work.
+
+An entry is a folder `DATASET/.cache/STAGE/STAGE_KEY/KEY/` holding `outcome.json` and one Parquet file per
 table the stage produced. Entries are written to a temp folder and renamed into place, so a run killed mid-write
 leaves no half entry, and a re-run finds exactly the work that finished.
 """
@@ -14,6 +18,7 @@ import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -35,6 +40,7 @@ class Outcome:
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     stats: dict[str, float] = field(default_factory=dict)
+    payload: dict[str, Any] | None = None  # a result that is no table row (a difficulty estimate), as JSON
     cache_hit: bool = False
 
     @property
@@ -60,9 +66,6 @@ class StageCache:
 
     def table(self, stage: str, config_hash: str, key: str, table: str, columns: list[str] | None = None) -> pa.Table:
         return pq.read_table(self.entry(stage, config_hash, key) / f"{table}.parquet", columns=columns)
-
-    def has_table(self, stage: str, config_hash: str, key: str, table: str) -> bool:
-        return (self.entry(stage, config_hash, key) / f"{table}.parquet").is_file()
 
     def put(self, stage: str, config_hash: str, outcome: Outcome, tables: dict[str, pa.Table]) -> bool:
         """Store one result; False (logged in one line, no half entry left) when the disk refuses the write."""

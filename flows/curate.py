@@ -1,8 +1,10 @@
-"""The `curate` Prefect flow: probe → shots (+ keyframes) → ASR → visual evidence, cached, resumable, one revision.
+"""The `curate` Prefect flow: every registered stage in order, cached, resumable, published as revisions.
 
-Each video goes through each stage as a Prefect task on a thread pool. Stage work is cached per video by content
-hash and stage config hash (flows/cache.py), so a re-run or a resumed run repeats nothing; the dataset lock is held
-for the whole run; everything the run produced is published at the end as one new revision.
+Per-video stages (probe → shots (+ keyframes) → ASR → visual evidence) run on each video as Prefect tasks on the
+configured task runner; collection stages (tasks → … → pools, flows/synthesis.py) run over the whole collection.
+Stage work is cached per item under each stage's key (flows/cache.py), so a re-run or a resumed run repeats
+nothing; the dataset lock is held for the whole run; the per-video results are published as one revision, the
+collection results as the next.
 """
 
 from __future__ import annotations
@@ -16,27 +18,27 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture, as_completed
+from prefect.futures import as_completed
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from curation import __version__
 from curation.probe import find_duplicates
+from curation.registry import NAMES, stages_until
+from curation.stage import Rejected
 from flows.cache import Outcome, StageCache
 from flows.config import CurateConfig
-from flows.perception import PERCEPTION_STAGES, RunContext, perceive_one, probe_one
-from flows.publish import mark_rejected, publish_perception, publish_rejects
+from flows.perception import RunContext, run_one
+from flows.publish import mark_rejected, publish_rejects, publish_videos, reject_row, stage_provenance
 from flows.runners import build_task_runner
-from flows.synthesis import SYNTHESIS_STAGES, SynthesisSummary, run_synthesis
+from flows.synthesis import SynthesisSummary, run_synthesis
 from flows.workers import StagePool
-from schemas import Provenance, RejectRecord, VideoRecord
+from schemas import RejectRecord, VideoRecord, from_arrow
 from schemas.store import DatasetWriter
 
 log = logging.getLogger(__name__)
 
-STAGES = PERCEPTION_STAGES + SYNTHESIS_STAGES
-# A video rejected by one of these stages goes no further; other stages' rejections only drop that stage's rows.
-FATAL = {"probe", "shots"}
+STAGES = NAMES
 
 
 @dataclass
@@ -57,6 +59,7 @@ class RunSummary:
     revision: int = 0
     wall_seconds: float = 0.0
     synthesis: SynthesisSummary | None = None
+    stage_keys: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,17 +77,27 @@ class RunSummary:
             "revision": self.revision,
             "wall_seconds": round(self.wall_seconds, 3),
             "synthesis": self.synthesis.to_json() if self.synthesis else None,
+            "stage_keys": self.stage_keys,
         }
 
+    def account(self, out: Outcome) -> None:
+        """Count one per-video outcome: time, cache hit or run, rejection, and what it produced."""
+        if out.cache_hit:
+            self.cache_hits[out.stage] += 1
+        else:
+            self.stage_seconds[out.stage] = self.stage_seconds.get(out.stage, 0.0) + out.seconds
+            self.stage_runs[out.stage] += 1
+        if not out.ok:
+            self.rejected[f"{out.stage}:{out.reason}"] += 1
+            return
+        self.shots += out.counts.get("shots", 0)
+        self.frames += out.counts.get("frames", 0)
+        self.speech_minutes += out.stats.get("speech_seconds", 0.0) / 60
 
-@task(name="probe", persist_result=False, cache_policy=NO_CACHE)
-def probe_task(path: str, ctx: RunContext) -> tuple[Outcome, VideoRecord | None]:
-    return probe_one(Path(path), ctx)
 
-
-@task(name="perceive", persist_result=False, cache_policy=NO_CACHE)
-def perceive_task(stage: str, video: VideoRecord, ctx: RunContext) -> Outcome:
-    return perceive_one(stage, video, ctx)
+@task(name="stage", persist_result=False, cache_policy=NO_CACHE)
+def stage_task(stage: str, key: str, item: Any, ctx: RunContext) -> Outcome:
+    return run_one(stage, key, item, ctx)
 
 
 def _progress(enabled: bool) -> Progress:
@@ -104,20 +117,28 @@ def _failed(stage: str, key: str, result: BaseException) -> Outcome:
     return Outcome(stage, key, "rejected", reason, f"{type(result).__name__}: {result}")
 
 
-def _drain(futures: dict[PrefectFuture[Any], str], stage: str, progress: Progress, bar: Any) -> dict[str, Any]:
-    """Wait for a stage's futures; a task that raised or timed out becomes a rejected Outcome."""
-    results: dict[str, Any] = {}
+def run_video_stage(
+    stage: str, items: dict[str, Any], ctx: RunContext, progress: Progress, summary: RunSummary
+) -> dict[str, Outcome]:
+    """The one helper every per-video stage runs through: a Prefect task per item (`items` by cache key) on the
+    run's task runner, with the stage's timeout, a progress bar, timing and the summary's counts. A task that
+    raised or timed out becomes a rejected outcome."""
+    bar = progress.add_task(stage, total=len(items), note="")
+    t0 = time.perf_counter()
+    task_ = stage_task.with_options(name=stage, timeout_seconds=getattr(ctx.config.run.timeouts, stage, None))
+    futures = {task_.submit(stage, key, item, ctx): key for key, item in items.items()}
+    done: dict[str, Outcome] = {}
     hits = 0
     for fut in as_completed(list(futures)):
         key = futures[fut]
         res = fut.result(raise_on_failure=False)
-        if isinstance(res, BaseException):
-            res = _failed(stage, key, res) if stage != "probe" else (_failed(stage, key, res), None)
-        out = res[0] if isinstance(res, tuple) else res
+        out = _failed(stage, key, res) if isinstance(res, BaseException) else res
         hits += int(out.cache_hit)
-        results[key] = res
+        done[key] = out
+        summary.account(out)
         progress.update(bar, advance=1, note=f"{hits} cached" if hits else "")
-    return results
+    summary.stage_wall[stage] = time.perf_counter() - t0
+    return done
 
 
 @flow(name="vidcot-curate", persist_result=False, log_prints=False, validate_parameters=False)
@@ -132,75 +153,68 @@ def curate_flow(
     """Curate `paths` into `dataset`, running the stages up to and including `until`; then rebuild its card."""
     t_start = time.perf_counter()
     root = Path(dataset)
-    stages = list(STAGES[: STAGES.index(until) + 1])
+    stages = stages_until(until)
+    per_video = [s.name for s in stages if s.per_video]
     summary = RunSummary(inputs=len(paths))
     rejects: list[RejectRecord] = []
     with DatasetWriter(root) as writer:
         ctx = RunContext(root, config, StageCache(root), StagePool())
+        summary.stage_keys = {s.name: ctx.keys[s.name] for s in stages}
+
+        def reject(out: Outcome, path: str, video_id: str | None = None) -> None:
+            why = Rejected(out.reason or "unknown", out.detail, video_id, None, path)
+            rejects.append(reject_row(out.stage, why, stage_provenance(ctx, out.stage)))
+
         with _progress(show_progress) as progress:
-            # probe
-            bar = progress.add_task("probe", total=len(paths), note="")
-            t0 = time.perf_counter()
-            futs = {
-                probe_task.with_options(timeout_seconds=config.run.timeouts.get("probe")).submit(p, ctx): p
-                for p in paths
-            }
-            probed = _drain(futs, "probe", progress, bar)
-            summary.stage_wall["probe"] = time.perf_counter() - t0
+            # The first stage turns input files into video records; the rest run on the videos still alive.
+            entry, rest = per_video[0], per_video[1:]
+            keyed: dict[str, str] = {}
+            for p in paths:
+                try:
+                    keyed[p] = ctx.stage_class(entry).item_key(p)
+                except OSError as e:
+                    out = Outcome(entry, p, "rejected", "unreadable", str(e))
+                    summary.account(out)
+                    reject(out, p)
+            probed = run_video_stage(entry, {keyed[p]: Path(p) for p in keyed}, ctx, progress, summary)
             videos: list[VideoRecord] = []
-            for path in paths:
-                out, video = probed[path]
-                _account(summary, out)
-                if video is None:
-                    rejects.append(_reject_row(ctx, out, path=path))
+            for p, key in keyed.items():
+                out = probed[key]
+                if out.ok:
+                    videos.append(from_arrow("videos", ctx.cache.table(entry, ctx.keys[entry], key, "videos"))[0])
                 else:
-                    videos.append(video)
+                    reject(out, p)
             dupes = {id(v): r for v, r in find_duplicates(videos)}
             kept = []
             for v in videos:
                 if id(v) in dupes:
                     r = dupes[id(v)]
-                    rejects.append(
-                        _reject_row(ctx, Outcome("probe", v.video_id, "rejected", r.reason, r.detail), path=v.path)
-                    )
+                    reject(Outcome(entry, v.video_id, "rejected", r.reason, r.detail), v.path)
                 else:
                     kept.append(v)
             alive = {v.video_id: v for v in kept}
             outcomes: dict[tuple[str, str], Outcome] = {}
-            for stage in [s for s in stages[1:] if s in PERCEPTION_STAGES]:
-                todo = list(alive.values())
-                bar = progress.add_task(stage, total=len(todo), note="")
-                t0 = time.perf_counter()
-                task_ = perceive_task.with_options(timeout_seconds=config.run.timeouts.get(stage))
-                stage_futs: dict[PrefectFuture[Any], str] = {task_.submit(stage, v, ctx): v.video_id for v in todo}
-                done = _drain(stage_futs, stage, progress, bar)
-                summary.stage_wall[stage] = time.perf_counter() - t0
+            for stage in rest:
+                fatal = ctx.stage_class(stage).fatal
+                done = run_video_stage(stage, {vid: v for vid, v in alive.items()}, ctx, progress, summary)
                 for vid, out in done.items():
                     outcomes[(stage, vid)] = out
-                    _account(summary, out)
                     if not out.ok:
-                        rejects.append(_reject_row(ctx, out, path=alive[vid].path, video_id=vid))
-                        if stage in FATAL:
+                        reject(out, alive[vid].path, vid)
+                        if fatal:
                             alive[vid] = mark_rejected(alive[vid])
             final = [alive[v.video_id] for v in kept]
             summary.kept = sum(v.status == "ok" for v in final)
-            for (stage, _), out in outcomes.items():
-                if out.ok and stage == "shots":
-                    summary.shots += out.counts.get("shots", 0)
-                    summary.frames += out.counts.get("frames", 0)
-                if out.ok and stage == "asr":
-                    summary.speech_minutes += out.stats.get("speech_seconds", 0.0) / 60
-            perception = [s for s in stages if s in PERCEPTION_STAGES]
-            summary.rows_added = publish_perception(writer, ctx, final, outcomes, perception)
+            summary.rows_added = publish_videos(writer, ctx, final, outcomes, per_video)
             summary.rows_added["rejects"] = publish_rejects(writer, ctx, rejects)
-            provenance = {"vidcot": __version__, "stages": stages}
+            provenance = {"vidcot": __version__, "stages": [s.name for s in stages]}
             summary.revision = writer.commit(
                 config=config.model_dump(mode="json"), provenance=provenance, summary=summary.to_json()
             )
-            synth = [s for s in stages if s in SYNTHESIS_STAGES]
-            if synth and writer.manifest is not None and writer.manifest.revision > 0:
+            collection = [s for s in stages if not s.per_video]
+            if collection and writer.manifest is not None and writer.manifest.revision > 0:
                 summary.synthesis = SynthesisSummary()
-                synth_rejects = run_synthesis(writer, ctx, synth, progress, summary.synthesis)
+                synth_rejects = run_synthesis(writer, ctx, collection, progress, summary.synthesis)
                 summary.synthesis.rows_added["rejects"] = publish_rejects(writer, ctx, synth_rejects)
                 summary.revision = writer.commit(
                     config=config.model_dump(mode="json"),
@@ -222,23 +236,6 @@ def _write_card(root: Path) -> None:
         ensure_card(root)
     except Exception as e:
         log.warning("dataset card not written (%s: %s); `vidcot card %s` retries", type(e).__name__, e, root)
-
-
-def _account(summary: RunSummary, out: Outcome) -> None:
-    if not out.cache_hit:
-        summary.stage_seconds[out.stage] = summary.stage_seconds.get(out.stage, 0.0) + out.seconds
-    if out.cache_hit:
-        summary.cache_hits[out.stage] += 1
-    else:
-        summary.stage_runs[out.stage] += 1
-    if not out.ok and out.reason is not None:
-        summary.rejected[f"{out.stage}:{out.reason}"] += 1
-
-
-def _reject_row(ctx: RunContext, out: Outcome, path: str, video_id: str | None = None) -> RejectRecord:
-    stage_cfg = getattr(ctx.config, out.stage)
-    prov = Provenance(stage=out.stage, config_hash=stage_cfg.config_hash(), package_version=__version__)
-    return RejectRecord(out.stage, out.reason or "unknown", out.detail, path, video_id, None, prov)
 
 
 def run_curate(

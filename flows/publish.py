@@ -1,22 +1,23 @@
-"""Publish cached stage results into the dataset as shards of one revision, skipping rows already there."""
+"""Publish a run's stage results into the dataset as shards of one revision, skipping rows already there."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
+from curation import __version__
+from curation.registry import BY_NAME
+from curation.stage import Rejected
 from flows.cache import Outcome
-from flows.perception import STAGE_TABLES, RunContext
-from schemas import RejectRecord, VideoRecord
+from flows.perception import RunContext
+from schemas import Provenance, RejectRecord, VideoRecord, schema_for
 from schemas.store import DatasetWriter
 from schemas.store.manifest import manifest_path
 from schemas.store.query import connect
-
-# The table whose (video_id, config hash) pairs tell whether a stage's rows for a video are already published.
-PRIMARY = {"shots": "shots", "asr": "segments", "evidence": "evidence"}
 
 
 def published_keys(dataset: Path, table: str) -> set[tuple[str, str]]:
@@ -58,35 +59,58 @@ def _batches(tables: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
         yield pa.concat_tables(pending)
 
 
-def publish_perception(
+def publish_videos(
     writer: DatasetWriter,
     ctx: RunContext,
     videos: list[VideoRecord],
     outcomes: dict[tuple[str, str], Outcome],
     stages: list[str],
 ) -> dict[str, int]:
-    """Append every table the run's stages produced for `videos`; returns rows added per table."""
+    """Append every table the run's per-video stages produced for `videos`; returns rows added per table.
+
+    The `videos` table gets the records as the run left them (a video a fatal stage rejected has that status);
+    every other table, the cached rows of each video whose stage result is not published yet."""
     added: dict[str, int] = {}
     shard_rows = ctx.config.run.shard_rows
     order = sorted(videos, key=lambda v: v.video_id)
-    probe_hash = ctx.config_hash("probe")
-    have = published_keys(ctx.dataset, "videos")
-    rows = [v for v in order if (v.video_id, probe_hash) not in have]
-    added["videos"] = writer.append("videos", rows) if rows else 0
     for stage in stages:
-        if stage == "probe":
-            continue
+        cls = BY_NAME[stage]
         h = ctx.config_hash(stage)
-        have = published_keys(ctx.dataset, PRIMARY[stage])
+        have = published_keys(ctx.dataset, cls.writes[0])
+        if "videos" in cls.writes:
+            rows = [v for v in order if (v.video_id, h) not in have]
+            added["videos"] = writer.append("videos", rows) if rows else 0
+            continue
         todo = []
         for v in order:
             out = outcomes.get((stage, v.video_id))
             if out is not None and out.ok and (v.video_id, h) not in have:
-                todo.append(ctx.cache_key(stage, v.video_id))
-        for table in STAGE_TABLES[stage]:
-            parts = (ctx.cache.table(stage, h, key, table) for key in todo)
+                todo.append(out.key)
+        for table in cls.writes:
+            parts = (ctx.cache.table(stage, ctx.keys[stage], key, table) for key in todo)
             added[table] = sum(writer.append(table, batch) for batch in _batches(parts, shard_rows))
     return added
+
+
+def publish_rows(writer: DatasetWriter, ctx: RunContext, table: str, rows: list[Any]) -> int:
+    """Append rows whose id (the table's first column) the dataset does not have yet: a re-run adds nothing twice."""
+    column = schema_for(table).names[0]
+    have = existing_ids(ctx.dataset, table, column)
+    fresh = sorted((r for r in rows if getattr(r, column) not in have), key=lambda r: getattr(r, column))
+    return writer.append(table, fresh) if fresh else 0
+
+
+def reject_row(stage: str, rejected: Rejected, provenance: Provenance | None = None) -> RejectRecord:
+    """The `rejects` row of one dropped thing (every stage's rejections go through here)."""
+    return RejectRecord(
+        stage, rejected.reason or "unknown", rejected.detail, rejected.path, rejected.video_id, rejected.item_id,
+        provenance,
+    )  # fmt: skip
+
+
+def stage_provenance(ctx: RunContext, stage: str) -> Provenance:
+    """Provenance of a per-video stage's rejects (no models: the flow process has not loaded them)."""
+    return Provenance(stage=stage, config_hash=ctx.config_hash(stage), package_version=__version__)
 
 
 def publish_rejects(writer: DatasetWriter, ctx: RunContext, rejects: list[RejectRecord]) -> int:

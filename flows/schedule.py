@@ -16,7 +16,8 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.types.entrypoint import EntrypointType
 
-from curation.probe import sha256_file
+from curation.probe import ProbeStage, sha256_file
+from curation.stage import stage_key
 from flows.cache import StageCache
 from flows.config import CurateConfig, load_config
 from flows.curate import STAGES, run_curate
@@ -52,7 +53,7 @@ def pending_videos(input_dir: Path, dataset: Path, config: CurateConfig) -> Pend
     known = existing_ids(dataset, "videos", "video_id")
     rejects = {(k, r) for s, r, k in published_rejects(dataset) if s == "probe"}
     cache = StageCache(dataset)
-    probe_hash = config.probe.config_hash()
+    probe_hash = stage_key(ProbeStage, config, {})  # where curate caches probe results (flows/cache.py)
     found = Pending()
     for path in expand_inputs([input_dir], config.run.extensions):
         try:

@@ -26,8 +26,7 @@ def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -
         )
     if s.synthesis is not None:
         for stage, wall in s.synthesis.stage_wall.items():
-            per_item = stage in ("draft", "refine", "difficulty")
-            ran = str(s.synthesis.ran.get(stage, 0)) if per_item else "all"
+            ran = str(s.synthesis.ran[stage]) if stage in s.synthesis.ran else "all"  # per-item (cached) work
             t.add_row(stage, ran, str(s.synthesis.cached.get(stage, 0)), "", f"{wall:.1f}")
     con.print(t)
     con.print(

@@ -1,52 +1,34 @@
-"""Synthesis over the whole collection: tasks → draft → refine → verify → negatives → difficulty → pools.
+"""Run the collection stages (tasks → draft → refine → verify → negatives → difficulty → pools) over a dataset.
 
-Collection-level because distractors, near-duplicates and splits look across videos. Drafts, refinements and
-difficulty estimates (the LLM work) are cached per task by stage config hash, so a re-run or a resumed run only
-generates what is new. Orchestration only: every decision lives in curation/.
+One loop over the registry: each stage is built, run on the collection, timed, given a progress bar, and its rows
+and rejections collected; per-item LLM work is cached by `CachedBatches`, keyed by the stage's key and the item's
+id, so a re-run or a resumed run only generates what is new. Orchestration only: every decision lives in curation/.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import pyarrow as pa
+from rich.progress import Progress
 
-from curation.chains import dropped_draft, dropped_refinement
-from curation.difficulty import Difficulty, DifficultyStage
-from curation.draft import DraftStage
+from curation.collection import Collection
 from curation.llm.base import LLMBackend
-from curation.llm.drafters import assign_drafters
 from curation.llm.factory import LLMConfig, backend_from_config
-from curation.negatives import NegativesStage
-from curation.pools import PoolsStage
-from curation.refine import RefineStage
-from curation.stage import Rejected
-from curation.tasks import TasksStage
-from curation.verify import VerifyStage, draw_samples, reason_counts
+from curation.stage import Stage
 from curation.views import load_views
 from flows.cache import Outcome
 from flows.perception import RunContext
-from flows.publish import existing_ids
-from schemas import (
-    CotRecord,
-    Provenance,
-    RejectRecord,
-    TaskRecord,
-    VideoView,
-    from_arrow,
-    schema_for,
-    to_arrow,
-)
-from schemas.store import Dataset, DatasetWriter
-from schemas.store.manifest import manifest_path
+from flows.publish import publish_rows, reject_row
+from schemas import RejectRecord, from_arrow, to_arrow
+from schemas.store import DatasetWriter
 
-SYNTHESIS_STAGES = ("tasks", "draft", "refine", "verify", "negatives", "difficulty", "pools")
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass
@@ -54,7 +36,7 @@ class SynthesisSummary:
     tasks: int = 0
     drafted: int = 0
     cached: Counter[str] = field(default_factory=Counter)
-    ran: Counter[str] = field(default_factory=Counter)  # items computed (not cached) by the per-task stages
+    ran: Counter[str] = field(default_factory=Counter)  # items computed (not cached) by the per-item stages
     verdicts: Counter[str] = field(default_factory=Counter)
     grounding_draft: float = 0.0
     grounding_accepted: float = 0.0
@@ -66,6 +48,11 @@ class SynthesisSummary:
     stage_wall: dict[str, float] = field(default_factory=dict)
     rows_added: dict[str, int] = field(default_factory=dict)
     revision: int = 0
+
+    def absorb(self, stats: dict[str, Any]) -> None:
+        """A stage's summary numbers (`StageRows.stats`), under the field of the same name."""
+        for name, value in stats.items():
+            setattr(self, name, value)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -91,10 +78,6 @@ class SynthesisSummary:
         }
 
 
-def llm_hash(cfg: LLMConfig) -> str:
-    return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:16]
-
-
 class Backends:
     """One loaded LLM per distinct config, shared by draft, refine, self-consistency and difficulty."""
 
@@ -112,256 +95,112 @@ class Backends:
             b.close()
 
 
-# Failures of the LLM backend rather than of the chain: not cached, so a re-run retries them.
-TRANSIENT = frozenset({"llm_error", "timeout"})
+class CachedBatches:
+    """`curation.collection.Batches` through the stage cache: each item's result is stored under the stage's key
+    and the item's key; misses are computed in batches of `run.llm_batch`, with progress and counts."""
+
+    def __init__(
+        self, ctx: RunContext, stage: str, summary: SynthesisSummary, grow: Callable[[int], None],
+        tick: Callable[[int], None],
+    ) -> None:  # fmt: skip
+        self.ctx, self.stage, self.summary = ctx, stage, summary
+        self.key = ctx.keys[stage]
+        self.size = ctx.config.run.llm_batch
+        self._grow, self._tick = grow, tick
+
+    def map(
+        self,
+        keys: Sequence[str],
+        items: Sequence[T],
+        fn: Callable[[list[T]], list[R]],
+        codec: str | type,
+        cacheable: Callable[[R], bool] = lambda r: True,
+        size: int = 0,
+    ) -> list[R]:
+        cache, stage = self.ctx.cache, self.stage
+        self._grow(len(items))
+        out: list[R | None] = [None] * len(items)
+        misses = []
+        for i, key in enumerate(keys):
+            hit = cache.get(stage, self.key, key)
+            if hit is None:
+                misses.append(i)
+            elif isinstance(codec, str):
+                out[i] = from_arrow(codec, cache.table(stage, self.key, key, codec))[0]
+            else:
+                out[i] = codec(**(hit.payload or {}))
+        self.summary.cached[stage] += len(items) - len(misses)
+        self.summary.ran[stage] += len(misses)
+        self._tick(len(items) - len(misses))
+        step = max(1, size or self.size)
+        for start in range(0, len(misses), step):
+            part = misses[start : start + step]
+            t0 = time.perf_counter()
+            rows = fn([items[i] for i in part])
+            per = (time.perf_counter() - t0) / max(1, len(part))
+            for i, row in zip(part, rows, strict=True):
+                out[i] = row
+                if not cacheable(row):  # a down endpoint is asked again next run
+                    continue
+                if isinstance(codec, str):
+                    done = Outcome(stage, keys[i], "ok", seconds=per)
+                    cache.put(stage, self.key, done, {codec: to_arrow(codec, [row])})
+                else:
+                    done = Outcome(stage, keys[i], "ok", seconds=per, payload=dataclasses.asdict(row))  # type: ignore[call-overload]
+                    cache.put(stage, self.key, done, {})
+            self._tick(len(part))
+        return [r for r in out if r is not None]
 
 
-def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def _cached_per_task(
+def run_stage(
     ctx: RunContext,
-    stage: str,
-    config_hash: str,
-    keys: list[str],
-    compute: Callable[[list[int]], list[CotRecord]],
-    batch: int,
-    tick: Callable[[int], None],
+    cls: type[Stage[Any, Any, Any]],
+    collection: Collection,
     summary: SynthesisSummary,
-) -> list[CotRecord]:
-    """Look each key up in the stage cache; compute the misses in batches (caching each); return all, in order."""
-    out: list[CotRecord | None] = [None] * len(keys)
-    misses = []
-    for i, key in enumerate(keys):
-        if ctx.cache.get(stage, config_hash, key) is not None:
-            out[i] = from_arrow("cot", ctx.cache.table(stage, config_hash, key, "cot"))[0]
-            summary.cached[stage] += 1
-        else:
-            misses.append(i)
-    tick(len(keys) - len(misses))
-    summary.ran[stage] += len(misses)
-    for part in chunks(misses, batch):
-        t0 = time.perf_counter()
-        rows = compute(list(part))
-        per = (time.perf_counter() - t0) / max(1, len(part))
-        for i, row in zip(part, rows, strict=True):
-            if (row.reject_reason or "").rsplit(":", 1)[-1] not in TRANSIENT:  # a down endpoint is asked again
-                ctx.cache.put(
-                    stage, config_hash, Outcome(stage, keys[i], "ok", seconds=per), {"cot": to_arrow("cot", [row])}
-                )
-            out[i] = row
-        tick(len(part))
-    return [r for r in out if r is not None]
+    progress: Any = None,
+) -> list[RejectRecord]:
+    """The one helper every collection stage runs through: build it, run it over `collection` with the stage
+    cache for its per-item work, a progress bar and its wall time; keep its result in `collection.results`, its
+    numbers in `summary`; returns its rejections as `rejects` rows."""
+    progress = progress if progress is not None else Progress(disable=True)
+    t0 = time.perf_counter()
+    bar = progress.add_task(cls.name, total=None, note="")
+    grown = [0]
+
+    def grow(n: int) -> None:
+        grown[0] += n
+        progress.update(bar, total=grown[0])
+
+    def tick(n: int) -> None:
+        progress.update(bar, advance=n)
+
+    stage = cls.build(collection)
+    result = stage.run(collection, CachedBatches(ctx, cls.name, summary, grow, tick))
+    collection.results[cls.name] = result
+    summary.absorb(result.stats)
+    if not grown[0]:
+        progress.update(bar, total=1, completed=1)
+    summary.stage_wall[cls.name] = time.perf_counter() - t0
+    prov = stage.provenance()
+    return [reject_row(cls.name, r, prov) for r in result.rejected]
 
 
 def run_synthesis(
     writer: DatasetWriter,
     ctx: RunContext,
-    stages: list[str],
+    stages: list[type[Stage[Any, Any, Any]]],
     progress: Any,
     summary: SynthesisSummary,
 ) -> list[RejectRecord]:
-    """Run the synthesis stages named in `stages` over every video in the dataset; stage rows in `writer`."""
-    cfg = ctx.config
+    """Run the collection `stages` over every video in the dataset; stage their rows in `writer`."""
     backends = Backends()
+    collection = Collection(ctx.dataset, load_views(ctx.dataset), ctx.config, backends.get)
     rejects: list[RejectRecord] = []
-    wall = summary.stage_wall
-
-    def bar(name: str, total: int) -> Callable[[int], None]:
-        task_id = progress.add_task(name, total=total, note="")
-        return lambda n: progress.update(task_id, advance=n)
-
-    t0 = time.perf_counter()
-    views: dict[str, VideoView] = load_views(ctx.dataset)
-    tasks_stage = TasksStage(cfg.tasks)
-    tasks, task_rejects = tasks_stage.generate(list(views.values()))
-    rejects += task_rejects
-    summary.tasks = len(tasks)
-    summary.absence_tasks = sum(t.generator == "absence" for t in tasks)
-    bar("tasks", 1)(1)
-    wall["tasks"] = time.perf_counter() - t0
-    published: dict[str, list[Any]] = {"tasks": tasks}
-    cots: list[CotRecord] = []
     try:
-        if "draft" in stages:
-            t0 = time.perf_counter()
-            per_task = min(cfg.draft.drafters_per_task, len(cfg.draft.drafters()))
-            cots = _draft(ctx, tasks, views, backends, bar("draft", len(tasks) * per_task), summary)
-            summary.drafted = sum(1 for c in cots if c.draft)
-            wall["draft"] = time.perf_counter() - t0
-        by_task = {t.task_id: t for t in tasks}
-        if "refine" in stages and cots:
-            t0 = time.perf_counter()
-            rcfg = cfg.refine
-            refine = RefineStage(rcfg, backends.get(rcfg.llm) if rcfg.llm is not None else None)
-            todo = cots
-
-            def do_refine(idx: list[int]) -> list[CotRecord]:
-                live = [i for i in idx if todo[i].reject_reason is None]
-                res = refine.process_batch([(todo[i], by_task[todo[i].task_id], views[todo[i].video_id]) for i in live])
-                done: dict[int, CotRecord] = {}
-                for i, r in zip(live, res, strict=True):
-                    v = views[todo[i].video_id]
-                    done[i] = (
-                        dropped_refinement(todo[i], v, r, rcfg.time_tol_s, rcfg.boundary_tol_s)
-                        if isinstance(r, Rejected)
-                        else r
-                    )
-                return [done.get(i, todo[i]) for i in idx]
-
-            key = cfg.draft.config_hash()
-            cots = _cached_per_task(
-                ctx, "refine", f"{rcfg.config_hash()}-{key}", [c.cot_id for c in cots], do_refine, cfg.run.llm_batch,
-                bar("refine", len(cots)), summary,
-            )  # fmt: skip
-            wall["refine"] = time.perf_counter() - t0
-        if "verify" in stages and cots:
-            t0 = time.perf_counter()
-            verify = VerifyStage(cfg.verify)
-            # Chains of earlier runs count for near-duplicates, but a chain is never a duplicate of itself.
-            current = {c.cot_id for c in cots}
-            verify.remember(c for c in from_arrow("cot", _read_existing(ctx, "cot")) if c.cot_id not in current)
-            pairs_in = [(c, by_task[c.task_id]) for c in cots]
-            samples = None
-            if cfg.verify.self_consistency > 0:
-                samples = draw_samples(
-                    backends.get(cfg.draft.drafters()[0].llm), pairs_in, views, cfg.verify.self_consistency
-                )
-            cots = verify.process_batch(pairs_in, samples=samples, views=views)
-            summary.verdicts = reason_counts(cots)
-            accepted = [c for c in cots if c.accepted]
-            drafted = [c for c in cots if c.draft]
-            summary.grounding_draft = sum(c.grounding_draft for c in drafted) / max(1, len(drafted))
-            summary.grounding_accepted = sum(c.grounding for c in accepted) / max(1, len(accepted))
-            summary.citation_draft = sum(c.citation_accuracy_draft for c in drafted) / max(1, len(drafted))
-            summary.citation_accepted = sum(c.citation_accuracy for c in accepted) / max(1, len(accepted))
-            for c in cots:
-                summary.by_model[c.model]["chains"] += 1
-                summary.by_model[c.model]["accepted"] += int(c.accepted)
-            bar("verify", 1)(1)
-            wall["verify"] = time.perf_counter() - t0
-        published["cot"] = cots
-        negatives = []
-        if "negatives" in stages:
-            t0 = time.perf_counter()
-            neg = NegativesStage(cfg.negatives)
-            neg.ensure_setup()
-            negatives = neg.mine(list(views.values()), tasks, cots)
-            published["negatives"] = negatives
-            bar("negatives", 1)(1)
-            wall["negatives"] = time.perf_counter() - t0
-        difficulties: list[Difficulty] = []
-        diff_stage = None
-        if "difficulty" in stages:
-            t0 = time.perf_counter()
-            diff_stage = DifficultyStage(backends.get(cfg.policy), cfg.difficulty)
-            difficulties = _difficulties(ctx, diff_stage, tasks, views, bar("difficulty", len(tasks)), summary)
-            wall["difficulty"] = time.perf_counter() - t0
-        if "pools" in stages:
-            t0 = time.perf_counter()
-            pools = PoolsStage(cfg.pools)
-            published["sft"] = pools.sft(tasks, cots, views)
-            rl, rl_rejects = pools.rl(
-                tasks, views, negatives, difficulties, keep=diff_stage.keep if diff_stage else None
-            )
-            published["rl"] = rl
-            rejects += rl_rejects
-            published["pairs"] = pools.pairs(tasks, cots, views, negatives)
-            summary.pools = {k: len(published[k]) for k in ("sft", "rl", "pairs")}
-            bar("pools", 1)(1)
-            wall["pools"] = time.perf_counter() - t0
+        for cls in stages:
+            rejects += run_stage(ctx, cls, collection, summary, progress)
     finally:
         backends.close()
-    for table, rows in published.items():
-        summary.rows_added[table] = _append_new(writer, ctx, table, rows)
+    for table in dict.fromkeys(t for cls in stages for t in cls.writes):
+        summary.rows_added[table] = publish_rows(writer, ctx, table, collection.rows(table))
     return rejects
-
-
-ID_COLUMN = {"tasks": "task_id", "cot": "cot_id", "sft": "sample_id", "rl": "sample_id", "pairs": "pair_id",
-             "negatives": "negative_id"}  # fmt: skip
-
-
-def _read_existing(ctx: RunContext, table: str) -> pa.Table:
-    if not manifest_path(ctx.dataset).exists():
-        return schema_for(table).empty_table()
-    return Dataset(ctx.dataset).read(table)
-
-
-def _append_new(writer: DatasetWriter, ctx: RunContext, table: str, rows: list[Any]) -> int:
-    """Append rows whose id the dataset does not have yet (a re-run adds nothing twice)."""
-    have = existing_ids(ctx.dataset, table, ID_COLUMN[table])
-    fresh = sorted(
-        (r for r in rows if getattr(r, ID_COLUMN[table]) not in have), key=lambda r: getattr(r, ID_COLUMN[table])
-    )
-    return writer.append(table, fresh) if fresh else 0
-
-
-def _draft(
-    ctx: RunContext,
-    tasks: list[TaskRecord],
-    views: dict[str, VideoView],
-    backends: Backends,
-    tick: Callable[[int], None],
-    summary: SynthesisSummary,
-) -> list[CotRecord]:
-    """Draft every task with its assigned backends (`draft.llms`, `curation.llm.drafters`); cached per task and
-    backend. Chains come back grouped by backend, tasks in order within each."""
-    cfg = ctx.config
-    drafters = cfg.draft.drafters()
-    plan = assign_drafters([t.task_id for t in tasks], drafters, cfg.draft.drafters_per_task, cfg.draft.seed)
-    dh = cfg.draft.config_hash()
-    cots: list[CotRecord] = []
-    for j, drafter in enumerate(drafters):
-        mine = [t for t in tasks if j in plan[t.task_id]]
-        if not mine:
-            continue
-        draft = DraftStage(cfg.draft, backends.get(drafter.llm))
-        dprov = draft.provenance(prompt_hash=draft.prompt_hash(cfg.draft.answer_hint))
-        model = draft.backend.model_id if draft.backend else "unknown"
-
-        def do_draft(idx: list[int], mine: list[TaskRecord] = mine, draft: DraftStage = draft, model: str = model,
-                     dprov: Provenance = dprov) -> list[CotRecord]:  # fmt: skip
-            res = draft.process_batch([(mine[i], views[mine[i].video_id]) for i in idx])
-            return [
-                dropped_draft(mine[i], r, model, dprov) if isinstance(r, Rejected) else r
-                for i, r in zip(idx, res, strict=True)
-            ]
-
-        keys = [t.task_id if len(drafters) == 1 else f"{t.task_id}|{llm_hash(drafter.llm)}" for t in mine]
-        cots += _cached_per_task(ctx, "draft", dh, keys, do_draft, cfg.run.llm_batch, tick, summary)
-    return cots
-
-
-def _difficulties(
-    ctx: RunContext,
-    stage: DifficultyStage,
-    tasks: list[TaskRecord],
-    views: dict[str, VideoView],
-    tick: Callable[[int], None],
-    summary: SynthesisSummary,
-) -> list[Difficulty]:
-    """pass@K per task, cached per task (the policy's K samples are the most expensive LLM work of a run)."""
-    h = f"{stage.config.config_hash()}-{llm_hash(ctx.config.policy)}"
-    found: dict[str, Difficulty] = {}
-    misses = []
-    for t in tasks:
-        hit = ctx.cache.get("difficulty", h, t.task_id)
-        if hit is None:
-            misses.append(t)
-            continue
-        s = hit.stats
-        found[t.task_id] = Difficulty(
-            t.task_id, int(s["samples"]), int(s["correct"]), int(s["errors"]), s["difficulty"]
-        )
-        summary.cached["difficulty"] += 1
-    tick(len(tasks) - len(misses))
-    summary.ran["difficulty"] += len(misses)
-    for part in chunks(misses, max(1, ctx.config.run.llm_batch // stage.config.k)):
-        for d in stage.estimate(list(part), views):
-            stats = {"samples": d.samples, "correct": d.correct, "errors": d.errors, "difficulty": d.difficulty}
-            ctx.cache.put("difficulty", h, Outcome("difficulty", d.task_id, "ok", stats=stats), {})
-            found[d.task_id] = d
-        tick(len(part))
-    return [found[t.task_id] for t in tasks]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -17,6 +18,10 @@ log = logging.getLogger(__name__)
 
 class EvidenceConfig(StageConfig):
     """Backend choice and its options. Brightness and motion are measured for every backend."""
+
+    execution_only: ClassVar[frozenset[str]] = frozenset(
+        {"threads", "endpoint_url", "api_key_env", "timeout", "retries"}
+    )
 
     backend: Literal["classic", "vlm-endpoint", "vlm-local"] = "classic"
     # classic
@@ -60,6 +65,16 @@ class EvidenceStage(Stage[EvidenceConfig, list[FrameRecord], list[EvidenceRecord
 
     name = "evidence"
     Config = EvidenceConfig
+    version = 1
+    per_video = True
+    reads = ("frames",)
+    writes = ("evidence",)
+    needs = ("shots",)
+
+    @classmethod
+    def input_for(cls, video: Any, upstream: Callable[[str, str], Any]) -> list[FrameRecord]:
+        """The video's keyframes, as the shots stage produced them."""
+        return list(upstream("shots", "frames"))
 
     def __init__(self, config: EvidenceConfig | None = None) -> None:
         super().__init__(config)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,6 +19,11 @@ class LLMConfig(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # How requests are made, not what comes back: left out of cache keys (curation.stage.result_values).
+    execution_only: ClassVar[frozenset[str]] = frozenset(
+        {"batch_size", "torch_threads", "base_url", "api_key_env", "max_concurrency", "timeout_s", "max_retries",
+         "backoff_s", "max_backoff_s"}
+    )  # fmt: skip
 
     backend: Literal["embedded", "transformers", "openai"] = "embedded"
     model: str | None = None

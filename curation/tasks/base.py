@@ -17,8 +17,9 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
+from curation.collection import Batches, Collection, StageRows
 from curation.splits import SplitConfig, assign_splits
-from curation.stage import Stage, StageConfig
+from curation.stage import Rejected, Stage, StageConfig
 from curation.tasks.ids import task_id
 from curation.tasks.leakage import is_subtitle_leak
 from schemas import PROBLEM_TYPES, Provenance, RejectRecord, TaskRecord, VideoView
@@ -151,6 +152,10 @@ class TasksStage(Stage[TasksConfig, list[VideoView], tuple[list[TaskRecord], lis
 
     name = "tasks"
     Config = TasksConfig
+    version = 1
+    reads = ("videos", "shots", "segments", "words", "frames", "evidence")
+    writes = ("tasks",)
+    needs = ("shots", "asr", "evidence")
 
     def __init__(self, config: TasksConfig | None = None) -> None:
         super().__init__(config)
@@ -187,3 +192,12 @@ class TasksStage(Stage[TasksConfig, list[VideoView], tuple[list[TaskRecord], lis
             t.split = splits[t.video_id]
         self.reasons.update(r.reason for r in rejects)
         return list(tasks.values()), rejects
+
+    def run(self, collection: Collection, batches: Batches) -> StageRows:
+        """The collection contract: `generate` over every view."""
+        tasks, rejects = self.generate(list(collection.views.values()))
+        return StageRows(
+            rows={"tasks": tasks},
+            rejected=[Rejected(r.reason, r.detail, r.video_id, r.item_id, r.path) for r in rejects],
+            stats={"tasks": len(tasks), "absence_tasks": sum(t.generator == "absence" for t in tasks)},
+        )

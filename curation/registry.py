@@ -1,0 +1,49 @@
+"""Every stage of a curate run, in run order: the one place a stage is registered.
+
+Per-video stages run on each video, collection stages over every video at once; a stage's needs come before it.
+Adding a stage: write its module (a `Stage` subclass with name, Config, reads, writes, needs, version and
+`process` or `run`), give its config a section in `flows/config.py`, and add its class here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from curation.asr import AsrStage
+from curation.difficulty import DifficultyStage
+from curation.draft import DraftStage
+from curation.evidence import EvidenceStage
+from curation.negatives import NegativesStage
+from curation.pools import PoolsStage
+from curation.probe import ProbeStage
+from curation.refine import RefineStage
+from curation.shots import ShotsStage
+from curation.stage import Stage
+from curation.tasks import TasksStage
+from curation.verification import CollectionVerifyStage
+
+STAGES: tuple[type[Stage[Any, Any, Any]], ...] = (
+    ProbeStage,
+    ShotsStage,
+    AsrStage,
+    EvidenceStage,
+    TasksStage,
+    DraftStage,
+    RefineStage,
+    CollectionVerifyStage,
+    NegativesStage,
+    DifficultyStage,
+    PoolsStage,
+)
+NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
+BY_NAME: dict[str, type[Stage[Any, Any, Any]]] = {s.name: s for s in STAGES}
+
+
+def stages_until(until: str) -> list[type[Stage[Any, Any, Any]]]:
+    """The stages a run with `--until until` runs, in order."""
+    return list(STAGES[: NAMES.index(until) + 1])
+
+
+def table_stage(table: str) -> type[Stage[Any, Any, Any]]:
+    """The per-video stage that writes `table` (which stage's rows a view part comes from)."""
+    return next(s for s in STAGES if s.per_video and table in s.writes)
