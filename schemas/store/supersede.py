@@ -58,8 +58,8 @@ def resolve(
     scope: set[str],
 ) -> Plan:
     """Match `staged` shard files of `table` against its `live` shards; `scope` holds the videos whose live rows
-    leave unless a staged row has their key. `con` is a fresh scratch connection, used by this one table: the plan's
-    `new_rows` stream from it."""
+    leave unless a staged row has their key. `con` is a scratch connection (its temporary objects are replaced); the
+    plan's `new_rows` stream from it, so read them before its next query."""
     schema = schema_for(table)
     key = key_of(table)
     cols = schema.names

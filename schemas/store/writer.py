@@ -220,33 +220,33 @@ class DatasetWriter:
         changes: dict[str, TableChange] = {}
         derived_stale: dict[str, set[str]] = {}  # table -> videos whose parent rows changed in this revision
         live = {t: self.manifest.shards_of(t) for t in TABLES}
-        for table in lineage_order():
-            parts = [p for t, p, _ in self._pending if t == table]
-            scope = self._covered.get(table, set()) | derived_stale.get(table, set())
-            if not parts and not scope:
-                continue
-            with duckdb.connect(":memory:") as con:
+        with duckdb.connect(":memory:") as con:
+            for table in lineage_order():
+                parts = [p for t, p, _ in self._pending if t == table]
+                scope = self._covered.get(table, set()) | derived_stale.get(table, set())
+                if not parts and not scope:
+                    continue
                 plan = resolve(con, self.root, table, parts, live[table], scope)
                 change = TableChange(videos_covered=len(self._covered.get(table, set()) | plan.videos_written))
-                if plan.new_rows is not None:
+                if plan.new_rows is not None:  # streams from `con`: consumed before its next query
                     tmp = staging / f"{table}-{uuid.uuid4().hex}.parquet"
                     change.written = self._write_shard(plan.new_rows, tmp, table)
                     staged.append((table, tmp, change.written))
-            for shard in live[table]:
-                gone = plan.removed.get(shard.file)
-                if not gone:
-                    continue
-                change.removed += len(gone)
-                dropped.add(shard.file)
-                kept = _without_rows(self.root / shard.file, gone)
-                if kept.num_rows:
-                    tmp = staging / f"{table}-{uuid.uuid4().hex}.parquet"
-                    self._write_shard(kept, tmp, table)
-                    staged.append((table, tmp, kept.num_rows))
-            if change.written or change.removed:
-                changes[table] = change
-            for child in children_of(table):
-                derived_stale.setdefault(child, set()).update(plan.videos_changed)
+                for shard in live[table]:
+                    gone = plan.removed.get(shard.file)
+                    if not gone:
+                        continue
+                    change.removed += len(gone)
+                    dropped.add(shard.file)
+                    kept = _without_rows(self.root / shard.file, gone)
+                    if kept.num_rows:
+                        tmp = staging / f"{table}-{uuid.uuid4().hex}.parquet"
+                        self._write_shard(kept, tmp, table)
+                        staged.append((table, tmp, kept.num_rows))
+                if change.written or change.removed:
+                    changes[table] = change
+                for child in children_of(table):
+                    derived_stale.setdefault(child, set()).update(plan.videos_changed)
         if not changes:
             for _, tmp, _ in staged:
                 tmp.unlink()
