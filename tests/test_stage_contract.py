@@ -1,0 +1,127 @@
+"""Every stage follows one contract, declared once: the registry is the run order, declarations are consistent
+with the data model, and the flow runs any stage through the same two helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from curation.collection import Collection, InlineBatches
+from curation.llm.factory import LLMConfig
+from curation.registry import NAMES, STAGES, stages_until
+from curation.stage import Rejected, Stage
+from curation.views import view_tables
+from flows.cache import StageCache
+from flows.config import CurateConfig, load_config
+from flows.perception import RunContext, run_one
+from flows.synthesis import Backends, SynthesisSummary, run_stage
+from schemas import TABLES, RejectRecord
+from tests.llm_standins import chat_reply
+from tests.views import kitchen_view, street_view
+
+
+def test_the_registry_declares_every_stage_once_in_an_order_that_runs() -> None:
+    assert NAMES == ("probe", "shots", "asr", "evidence", "tasks", "draft", "refine", "verify", "negatives",
+                     "difficulty", "pools")  # fmt: skip
+    assert len(set(NAMES)) == len(NAMES)
+    sections = set(CurateConfig.model_fields)
+    seen: list[str] = []
+    for cls in STAGES:
+        assert cls.name in sections, f"{cls.name}: no config section"
+        assert isinstance(CurateConfig().model_dump()[cls.name], dict)
+        assert isinstance(cls.version, int) and cls.version >= 1
+        assert set(cls.reads) <= set(TABLES) and set(cls.writes) <= set(TABLES), cls.name
+        assert set(cls.needs) <= set(seen), f"{cls.name} needs a stage that runs after it"
+        assert set(cls.uses) <= sections
+        # A per-video stage implements process(item); a collection stage run(collection, batches).
+        own = "process" if cls.per_video else "run"
+        assert getattr(cls, own) is not getattr(Stage, own), f"{cls.name} does not implement {own}"
+        seen.append(cls.name)
+    per_video = [c.per_video for c in STAGES]
+    assert per_video == sorted(per_video, reverse=True)  # every per-video stage runs before the collection
+    written = {t for cls in STAGES for t in cls.writes}
+    assert written == set(TABLES) - {"rejects"}  # rejects: written by the flow from every stage's Rejected
+    assert stages_until("verify")[-1].name == "verify" and len(stages_until("probe")) == 1
+
+
+def test_views_hold_what_the_per_video_stages_write() -> None:
+    assert view_tables() == ["shots", "frames", "segments", "words", "evidence"]
+
+
+def test_a_per_video_rejection_is_a_reason_code_and_cached(tmp_path: Path) -> None:
+    """Real probe on a file that is no video: a rejected outcome with a reason, served from the cache after."""
+    from flows.workers import StagePool
+
+    bogus = tmp_path / "notes.mp4"
+    bogus.write_text("this is not a video\n")
+    ctx = RunContext(dataset=tmp_path / "ds", config=load_config(None), cache=StageCache(tmp_path / "ds"),
+                     pool=StagePool())  # fmt: skip
+    key = STAGES[0].item_key(bogus)
+    out = run_one("probe", key, bogus, ctx)
+    assert (out.status, out.cache_hit) == ("rejected", False) and out.reason and out.reason.islower()
+    again = run_one("probe", key, bogus, ctx)
+    assert (again.status, again.reason, again.cache_hit) == ("rejected", out.reason, True)
+
+
+def small_config(url: str) -> CurateConfig:
+    """The real collection stages; draft and the policy are a scripted endpoint, refinement is deterministic."""
+    endpoint = LLMConfig(backend="openai", base_url=url, model="scripted", max_retries=0)
+    config = load_config(None, ["tasks.max_per_video=1", "negatives.transcripts=false", "difficulty.k=2"])
+    return config.model_copy(update={
+        "draft": config.draft.model_copy(update={"llm": endpoint}),
+        "refine": config.refine.model_copy(update={"llm": None}),
+        "policy": endpoint,
+    })  # fmt: skip
+
+
+def run_collection(tmp_path: Path, config: CurateConfig) -> tuple[Collection, SynthesisSummary, list[RejectRecord]]:
+    views = {v.video_id: v for v in (street_view(), kitchen_view())}
+    ctx = RunContext(dataset=tmp_path, config=config, cache=StageCache(tmp_path), pool=None)  # type: ignore[arg-type]
+    backends = Backends()
+    summary = SynthesisSummary()
+    collection = Collection(tmp_path, views, config, backends.get)
+    rejects: list[RejectRecord] = []
+    try:
+        for cls in STAGES:
+            if not cls.per_video:
+                rejects += run_stage(ctx, cls, collection, summary)
+    finally:
+        backends.close()
+    return collection, summary, rejects
+
+
+def test_every_collection_stage_runs_through_one_helper(tmp_path: Path, chat_server: Any) -> None:
+    server = chat_server(lambda body: chat_reply("1, it is shown clearly."))
+    collection, summary, rejects = run_collection(tmp_path, small_config(server.base_url))
+    collection_stages = [c.name for c in STAGES if not c.per_video]
+    assert list(collection.results) == collection_stages == list(summary.stage_wall)
+    for cls in STAGES:
+        if not cls.per_video:
+            assert set(collection.results[cls.name].rows) == set(cls.writes), cls.name
+    tasks, cots = collection.rows("tasks"), collection.rows("cot")
+    assert summary.tasks == len(tasks) > 0 and summary.drafted == len(cots) == len(tasks)
+    assert sum(summary.verdicts.values()) == len(cots)  # every chain has a verdict
+    assert summary.pools == {t: len(collection.rows(t)) for t in ("sft", "rl", "pairs")}
+    # Rejections travel one way: a stage's Rejected becomes a `rejects` row with that stage's provenance.
+    assert rejects and {r.stage for r in rejects} <= {"tasks", "pools"}
+    for r in rejects:
+        assert r.reason and r.video_id in collection.views and r.provenance is not None
+        assert r.provenance.stage == r.stage
+    # The LLM work is cached per item: a second run asks the endpoint nothing.
+    asked = len(server.bodies)
+    assert asked > 0
+    _, again, _ = run_collection(tmp_path, small_config(server.base_url))
+    assert (again.ran["draft"], again.ran["difficulty"], len(server.bodies)) == (0, 0, asked)
+    assert again.cached["draft"] == summary.ran["draft"] and again.cached["difficulty"] == summary.ran["difficulty"]
+
+
+def test_collection_stages_run_without_the_flow() -> None:
+    """Library use: a stage and `InlineBatches`, no Prefect, no cache."""
+    from curation.tasks import TasksStage
+
+    views = {v.video_id: v for v in (street_view(), kitchen_view())}
+    collection = Collection(Path("unused"), views, load_config(None), lambda cfg: pytest.fail("no LLM needed"))
+    result = TasksStage.build(collection).run(collection, InlineBatches())
+    assert result.rows["tasks"] and all(isinstance(r, Rejected) and r.video_id in views for r in result.rejected)
