@@ -30,6 +30,7 @@ from schemas import FrameRecord, SegmentRecord, ShotRecord
 from schemas.store import DatasetWriter
 from schemas.store.query import connect
 from tests.records import PROV, sample_records
+from tests.tiny_dataset import tiny_dataset
 
 SCRIPT = "<script>window.pwned=1</script>"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -44,28 +45,10 @@ needs_chromium = pytest.mark.skipif(
 
 
 def small_dataset(root: Path, videos: int = 1, transcript: str = "Welcome.") -> Path:
-    """A dataset of `videos` small videos (tests/records.py), the first with `transcript` as a spoken segment."""
-    with DatasetWriter(root) as w:
-        for i in range(videos):
-            vid = f"{i:x}" * 64 if i < 16 else f"{i:064x}"
-            records = sample_records(vid)
-            # records.py names its task, chain and pool rows t1, c1, s1…; make them unique per video.
-            for table in ("tasks", "cot", "sft", "rl", "pairs", "negatives"):
-                for r in records[table]:
-                    for key in ("task_id", "cot_id", "sample_id", "pair_id", "negative_id", "anchor_id"):
-                        if hasattr(r, key):
-                            setattr(r, key, f"{getattr(r, key)}-{i}")
-            if i > 0:
-                records["rejects"] = []
-            for table, rows in records.items():
-                w.append(table, rows)
-        first = "0" * 64
-        w.append(
-            "segments",
-            [SegmentRecord(first, f"{first[:16]}-a0001", 1, 3.0, 4.5, transcript, "en", 0.9, -0.3, 0.02, PROV)],
-        )
-        w.commit()
-    return root
+    """A dataset of `videos` small videos (tests/tiny_dataset.py), the first with `transcript` as a spoken segment."""
+    first = "0" * 64
+    said = SegmentRecord(first, f"{first[:16]}-a0001", 1, 3.0, 4.5, transcript, "en", 0.9, -0.3, 0.02, PROV)
+    return tiny_dataset(root, videos, extra={"segments": [said]})
 
 
 def get(url: str) -> tuple[int, str]:

@@ -4,6 +4,7 @@ that need every table filled but no pipeline run."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from schemas.store import DatasetWriter
 from tests.records import sample_records
@@ -11,9 +12,9 @@ from tests.records import sample_records
 ID_COLUMNS = ("task_id", "cot_id", "sample_id", "pair_id", "negative_id", "anchor_id")
 
 
-def tiny_dataset(root: Path, videos: int = 1) -> Path:
-    """One revision with `videos` videos (at most 16; tests/records.py rows for each, ids made unique per video)
-    and the one probe reject that records.py holds. Returns `root`."""
+def tiny_dataset(root: Path, videos: int = 1, extra: dict[str, list[Any]] | None = None) -> Path:
+    """One revision with `videos` videos (at most 16; tests/records.py rows for each, ids made unique per video),
+    the one probe reject that records.py holds, and the `extra` rows by table. Returns `root`."""
     with DatasetWriter(root) as w:
         for i in range(videos):
             vid = f"{i:x}" * 64  # ids derive from the first 16 characters, so they differ there
@@ -28,6 +29,8 @@ def tiny_dataset(root: Path, videos: int = 1) -> Path:
                 records["rejects"] = []
             for table, rows in records.items():
                 w.append(table, rows)
+        for table, rows in (extra or {}).items():
+            w.append(table, rows)
         w.commit()
     return root
 
