@@ -136,7 +136,7 @@ def test_pages_answer_and_nothing_is_written(tmp_path: Path, serve: Any) -> None
         "/rejects",
         "/samples?pool=rl&split=train",
         f"/video/{'0' * 64}",
-        "/sample/t1-0",
+        "/sample/t1-00000000",
         "/rejects?stage=probe&reason=zero_bytes",
     ):
         status, body = get(srv.url.rstrip("/") + path)

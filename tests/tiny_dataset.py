@@ -7,24 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from schemas.store import DatasetWriter
-from tests.records import sample_records
-
-ID_COLUMNS = ("task_id", "cot_id", "sample_id", "pair_id", "negative_id", "anchor_id")
+from tests.keyed_records import keyed_records
 
 
 def tiny_dataset(root: Path, videos: int = 1, extra: dict[str, list[Any]] | None = None) -> Path:
-    """One revision with `videos` videos (at most 16; tests/records.py rows for each, ids made unique per video),
+    """One revision with `videos` videos (at most 16; tests/keyed_records.py rows for each),
     the one probe reject that records.py holds, and the `extra` rows by table. Returns `root`."""
     with DatasetWriter(root) as w:
         for i in range(videos):
             vid = f"{i:x}" * 64  # ids derive from the first 16 characters, so they differ there
-            records = sample_records(vid)
-            # records.py names its task, chain and pool rows t1, c1, s1…; make them unique per video.
-            for table in ("tasks", "cot", "sft", "rl", "pairs", "negatives"):
-                for r in records[table]:
-                    for key in ID_COLUMNS:
-                        if hasattr(r, key):
-                            setattr(r, key, f"{getattr(r, key)}-{i}")
+            records = keyed_records(vid)
             if i > 0:
                 records["rejects"] = []
             for table, rows in records.items():
