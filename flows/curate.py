@@ -29,7 +29,7 @@ from curation.stage import Rejected
 from flows.cache import Outcome, StageCache
 from flows.config import CurateConfig
 from flows.perception import RunContext, run_one
-from flows.publish import mark_rejected, publish_rejects, publish_videos, reject_row, stage_provenance
+from flows.publish import mark_rejected, publish_rejects, publish_videos, reject_row, stage_provenance, written
 from flows.runners import build_task_runner
 from flows.synthesis import SynthesisSummary, run_synthesis
 from flows.workers import StagePool
@@ -205,22 +205,26 @@ def curate_flow(
                             alive[vid] = mark_rejected(alive[vid])
             final = [alive[v.video_id] for v in kept]
             summary.kept = sum(v.status == "ok" for v in final)
-            summary.rows_added = publish_videos(writer, ctx, final, outcomes, per_video)
-            summary.rows_added["rejects"] = publish_rejects(writer, ctx, rejects)
+            staged = publish_videos(writer, ctx, final, outcomes, per_video)
+            publish_rejects(writer, ctx, rejects)
             provenance = {"vidcot": __version__, "stages": [s.name for s in stages]}
             summary.revision = writer.commit(
                 config=config.model_dump(mode="json"), provenance=provenance, summary=summary.to_json()
             )
+            # Rows the revision wrote (new or changed), per table the run staged; the manifest has the details.
+            summary.rows_added = {t: written(writer).get(t, 0) for t in [*staged, "rejects"]}
             collection = [s for s in stages if not s.per_video]
             if collection and writer.manifest is not None and writer.manifest.revision > 0:
                 summary.synthesis = SynthesisSummary()
                 synth_rejects = run_synthesis(writer, ctx, collection, progress, summary.synthesis)
-                summary.synthesis.rows_added["rejects"] = publish_rejects(writer, ctx, synth_rejects)
+                publish_rejects(writer, ctx, synth_rejects)
                 summary.revision = writer.commit(
                     config=config.model_dump(mode="json"),
                     provenance=provenance,
                     summary=summary.synthesis.to_json(),
                 )
+                tables = [t for s in collection for t in s.writes] + ["rejects"]
+                summary.synthesis.rows_added = {t: written(writer).get(t, 0) for t in dict.fromkeys(tables)}
                 summary.synthesis.revision = summary.revision
         if card and writer.manifest is not None and writer.manifest.revision > 0:
             _write_card(root)  # still under the writer's lock: no other run can publish in between

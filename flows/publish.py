@@ -1,4 +1,9 @@
-"""Publish a run's stage results into the dataset as shards of one revision, skipping rows already there."""
+"""Publish a run's stage results into the dataset as shards of one revision.
+
+Each stage's rows go through `DatasetWriter.replace` for the videos it produced them for, so after the revision
+the latest view holds exactly what the stage now produces for those videos (rows identical to what is there are
+not rewritten; rows of tables derived from changed rows leave unless this revision rewrites them: schemas/keys.py).
+"""
 
 from __future__ import annotations
 
@@ -66,38 +71,42 @@ def publish_videos(
     outcomes: dict[tuple[str, str], Outcome],
     stages: list[str],
 ) -> dict[str, int]:
-    """Append every table the run's per-video stages produced for `videos`; returns rows added per table.
+    """Stage every table the run's per-video stages produced for `videos`; returns rows staged per table.
 
-    The `videos` table gets the records as the run left them (a video a fatal stage rejected has that status);
-    every other table, the cached rows of each video whose stage result is not published yet."""
-    added: dict[str, int] = {}
+    The `videos` table gets the records as the run left them (a video a fatal stage rejected has that status).
+    Every other table gets, per stage, the cached rows of each video the stage computed in this run or whose rows
+    are not published yet (a cache hit already published is left alone: nothing to read or compare)."""
+    staged: dict[str, int] = {}
     shard_rows = ctx.config.run.shard_rows
     order = sorted(videos, key=lambda v: v.video_id)
     for stage in stages:
         cls = BY_NAME[stage]
+        if "videos" in cls.writes:
+            staged["videos"] = writer.append("videos", order) if order else 0
+            continue
         h = ctx.config_hash(stage)
         have = published_keys(ctx.dataset, cls.writes[0])
-        if "videos" in cls.writes:
-            rows = [v for v in order if (v.video_id, h) not in have]
-            added["videos"] = writer.append("videos", rows) if rows else 0
-            continue
-        todo = []
+        todo: dict[str, str] = {}  # video id -> cache key
         for v in order:
             out = outcomes.get((stage, v.video_id))
-            if out is not None and out.ok and (v.video_id, h) not in have:
-                todo.append(out.key)
+            if out is not None and out.ok and (not out.cache_hit or (v.video_id, h) not in have):
+                todo[v.video_id] = out.key
         for table in cls.writes:
-            parts = (ctx.cache.table(stage, ctx.keys[stage], key, table) for key in todo)
-            added[table] = sum(writer.append(table, batch) for batch in _batches(parts, shard_rows))
-    return added
+            staged[table] = writer.replace(table, [], todo) if todo else 0  # a video may now have no rows
+            parts = (ctx.cache.table(stage, ctx.keys[stage], key, table) for key in todo.values())
+            staged[table] += sum(writer.replace(table, batch, todo) for batch in _batches(parts, shard_rows))
+    return staged
 
 
-def publish_rows(writer: DatasetWriter, ctx: RunContext, table: str, rows: list[Any]) -> int:
-    """Append rows whose id (the table's first column) the dataset does not have yet: a re-run adds nothing twice."""
+def publish_rows(writer: DatasetWriter, table: str, rows: list[Any], videos: Iterable[str]) -> int:
+    """Stage a collection stage's rows of `table` for every video of the collection, ordered by id."""
     column = schema_for(table).names[0]
-    have = existing_ids(ctx.dataset, table, column)
-    fresh = sorted((r for r in rows if getattr(r, column) not in have), key=lambda r: getattr(r, column))
-    return writer.append(table, fresh) if fresh else 0
+    return writer.replace(table, sorted(rows, key=lambda r: getattr(r, column)), videos)
+
+
+def written(writer: DatasetWriter) -> dict[str, int]:
+    """Rows the writer's last commit wrote per table (new or changed; identical rows are not written again)."""
+    return {table: change.written for table, change in writer.changes.items()}
 
 
 def reject_row(stage: str, rejected: Rejected, provenance: Provenance | None = None) -> RejectRecord:

@@ -202,5 +202,5 @@ def run_synthesis(
     finally:
         backends.close()
     for table in dict.fromkeys(t for cls in stages for t in cls.writes):
-        summary.rows_added[table] = publish_rows(writer, ctx, table, collection.rows(table))
+        publish_rows(writer, table, collection.rows(table), collection.views)
     return rejects
