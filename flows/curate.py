@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
+from prefect import flow
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -28,9 +24,10 @@ from curation.registry import NAMES, stages_until
 from curation.stage import Rejected
 from flows.cache import Outcome, StageCache
 from flows.config import CurateConfig
-from flows.perception import RunContext, run_one
+from flows.perception import RunContext, run_video_stage
 from flows.publish import mark_rejected, publish_rejects, publish_videos, reject_row, stage_provenance, written
 from flows.runners import build_task_runner
+from flows.summary import RunSummary
 from flows.synthesis import SynthesisSummary, run_synthesis
 from flows.workers import StagePool
 from schemas import RejectRecord, VideoRecord, from_arrow
@@ -39,65 +36,6 @@ from schemas.store import DatasetWriter
 log = logging.getLogger(__name__)
 
 STAGES = NAMES
-
-
-@dataclass
-class RunSummary:
-    """What a run did, for the summary table, the manifest revision and tests."""
-
-    inputs: int = 0
-    kept: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    stage_wall: dict[str, float] = field(default_factory=dict)
-    cache_hits: Counter[str] = field(default_factory=Counter)
-    stage_runs: Counter[str] = field(default_factory=Counter)
-    shots: int = 0
-    frames: int = 0
-    speech_minutes: float = 0.0
-    rows_added: dict[str, int] = field(default_factory=dict)
-    revision: int = 0
-    wall_seconds: float = 0.0
-    synthesis: SynthesisSummary | None = None
-    stage_keys: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "inputs": self.inputs,
-            "kept": self.kept,
-            "rejected": dict(self.rejected),
-            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
-            "stage_wall": {k: round(v, 3) for k, v in self.stage_wall.items()},
-            "cache_hits": dict(self.cache_hits),
-            "stage_runs": dict(self.stage_runs),
-            "shots": self.shots,
-            "frames": self.frames,
-            "speech_minutes": round(self.speech_minutes, 3),
-            "rows_added": self.rows_added,
-            "revision": self.revision,
-            "wall_seconds": round(self.wall_seconds, 3),
-            "synthesis": self.synthesis.to_json() if self.synthesis else None,
-            "stage_keys": self.stage_keys,
-        }
-
-    def account(self, out: Outcome) -> None:
-        """Count one per-video outcome: time, cache hit or run, rejection, and what it produced."""
-        if out.cache_hit:
-            self.cache_hits[out.stage] += 1
-        else:
-            self.stage_seconds[out.stage] = self.stage_seconds.get(out.stage, 0.0) + out.seconds
-            self.stage_runs[out.stage] += 1
-        if not out.ok:
-            self.rejected[f"{out.stage}:{out.reason}"] += 1
-            return
-        self.shots += out.counts.get("shots", 0)
-        self.frames += out.counts.get("frames", 0)
-        self.speech_minutes += out.stats.get("speech_seconds", 0.0) / 60
-
-
-@task(name="stage", persist_result=False, cache_policy=NO_CACHE)
-def stage_task(stage: str, key: str, item: Any, ctx: RunContext) -> Outcome:
-    return run_one(stage, key, item, ctx)
 
 
 def _progress(enabled: bool) -> Progress:
@@ -110,35 +48,6 @@ def _progress(enabled: bool) -> Progress:
         console=Console(stderr=True),
         disable=not enabled,
     )
-
-
-def _failed(stage: str, key: str, result: BaseException) -> Outcome:
-    reason = "timeout" if "timed out" in str(result).lower() or isinstance(result, TimeoutError) else "stage_error"
-    return Outcome(stage, key, "rejected", reason, f"{type(result).__name__}: {result}")
-
-
-def run_video_stage(
-    stage: str, items: dict[str, Any], ctx: RunContext, progress: Progress, summary: RunSummary
-) -> dict[str, Outcome]:
-    """The one helper every per-video stage runs through: a Prefect task per item (`items` by cache key) on the
-    run's task runner, with the stage's timeout, a progress bar, timing and the summary's counts. A task that
-    raised or timed out becomes a rejected outcome."""
-    bar = progress.add_task(stage, total=len(items), note="")
-    t0 = time.perf_counter()
-    task_ = stage_task.with_options(name=stage, timeout_seconds=getattr(ctx.config.run.timeouts, stage, None))
-    futures = {task_.submit(stage, key, item, ctx): key for key, item in items.items()}
-    done: dict[str, Outcome] = {}
-    hits = 0
-    for fut in as_completed(list(futures)):
-        key = futures[fut]
-        res = fut.result(raise_on_failure=False)
-        out = _failed(stage, key, res) if isinstance(res, BaseException) else res
-        hits += int(out.cache_hit)
-        done[key] = out
-        summary.account(out)
-        progress.update(bar, advance=1, note=f"{hits} cached" if hits else "")
-    summary.stage_wall[stage] = time.perf_counter() - t0
-    return done
 
 
 @flow(name="vidcot-curate", persist_result=False, log_prints=False, validate_parameters=False)

@@ -1,4 +1,5 @@
-"""Run one per-video stage on one item through the stage cache. Called from Prefect tasks; holds no stage logic."""
+"""Per-video stages: `run_video_stage` runs one stage over the videos as Prefect tasks, each item through
+`run_one` (the stage cache around the stage's `process`). Holds no stage logic."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
 
 from curation.probe import ProbeStage
 from curation.registry import BY_NAME, STAGES
@@ -17,6 +21,18 @@ from flows.cache import Outcome, StageCache
 from flows.config import CurateConfig
 from flows.workers import StagePool
 from schemas import from_arrow, to_arrow
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+
+class Tally(Protocol):
+    """Where a stage's outcomes and wall time are counted (flows.summary.RunSummary)."""
+
+    stage_wall: dict[str, float]
+
+    def account(self, out: Outcome) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +114,37 @@ def _uncached(out: Outcome) -> Outcome:
     """A result the cache could not store is lost to publishing (which reads the cache): a transient reject."""
     return Outcome(out.stage, out.key, "rejected", "cache_error", "the stage cache could not store the result",
                    out.seconds)  # fmt: skip
+
+
+@task(name="stage", persist_result=False, cache_policy=NO_CACHE)
+def stage_task(stage: str, key: str, item: Any, ctx: RunContext) -> Outcome:
+    return run_one(stage, key, item, ctx)
+
+
+def _failed(stage: str, key: str, result: BaseException) -> Outcome:
+    reason = "timeout" if "timed out" in str(result).lower() or isinstance(result, TimeoutError) else "stage_error"
+    return Outcome(stage, key, "rejected", reason, f"{type(result).__name__}: {result}")
+
+
+def run_video_stage(
+    stage: str, items: dict[str, Any], ctx: RunContext, progress: Progress, summary: Tally
+) -> dict[str, Outcome]:
+    """The one helper every per-video stage runs through: a Prefect task per item (`items` by cache key) on the
+    run's task runner, with the stage's timeout, a progress bar, timing and the summary's counts. A task that
+    raised or timed out becomes a rejected outcome."""
+    bar = progress.add_task(stage, total=len(items), note="")
+    t0 = time.perf_counter()
+    task_ = stage_task.with_options(name=stage, timeout_seconds=getattr(ctx.config.run.timeouts, stage, None))
+    futures = {task_.submit(stage, key, item, ctx): key for key, item in items.items()}
+    done: dict[str, Outcome] = {}
+    hits = 0
+    for fut in as_completed(list(futures)):
+        key = futures[fut]
+        res = fut.result(raise_on_failure=False)
+        out = _failed(stage, key, res) if isinstance(res, BaseException) else res
+        hits += int(out.cache_hit)
+        done[key] = out
+        summary.account(out)
+        progress.update(bar, advance=1, note=f"{hits} cached" if hits else "")
+    summary.stage_wall[stage] = time.perf_counter() - t0
+    return done

@@ -1,11 +1,73 @@
-"""The table printed at the end of `vidcot curate`."""
+"""What a curate run did (`RunSummary`: the JSON summary, the manifest revision's summary) and the table
+printed at the end of `vidcot curate`."""
 
 from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from flows.curate import RunSummary
+from flows.cache import Outcome
+from flows.synthesis import SynthesisSummary
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the summary table, the manifest revision and tests."""
+
+    inputs: int = 0
+    kept: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_wall: dict[str, float] = field(default_factory=dict)
+    cache_hits: Counter[str] = field(default_factory=Counter)
+    stage_runs: Counter[str] = field(default_factory=Counter)
+    shots: int = 0
+    frames: int = 0
+    speech_minutes: float = 0.0
+    rows_added: dict[str, int] = field(default_factory=dict)
+    revision: int = 0
+    wall_seconds: float = 0.0
+    synthesis: SynthesisSummary | None = None
+    stage_keys: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "inputs": self.inputs,
+            "kept": self.kept,
+            "rejected": dict(self.rejected),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+            "stage_wall": {k: round(v, 3) for k, v in self.stage_wall.items()},
+            "cache_hits": dict(self.cache_hits),
+            "stage_runs": dict(self.stage_runs),
+            "shots": self.shots,
+            "frames": self.frames,
+            "speech_minutes": round(self.speech_minutes, 3),
+            "rows_added": self.rows_added,
+            "revision": self.revision,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "synthesis": self.synthesis.to_json() if self.synthesis else None,
+            "stage_keys": self.stage_keys,
+        }
+
+    def account(self, out: Outcome) -> None:
+        """Count one per-video outcome: time, cache hit or run, rejection, and what it produced."""
+        if out.cache_hit:
+            self.cache_hits[out.stage] += 1
+        else:
+            self.stage_seconds[out.stage] = self.stage_seconds.get(out.stage, 0.0) + out.seconds
+            self.stage_runs[out.stage] += 1
+        if not out.ok:
+            self.rejected[f"{out.stage}:{out.reason}"] += 1
+            return
+        self.shots += out.counts.get("shots", 0)
+        self.frames += out.counts.get("frames", 0)
+        self.speech_minutes += out.stats.get("speech_seconds", 0.0) / 60
+
+
 
 
 def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -> None:
