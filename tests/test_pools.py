@@ -10,9 +10,9 @@ import pytest
 
 from curation.difficulty import Difficulty, DifficultyConfig, DifficultyStage, pass_at_k
 from curation.negatives import NegativesConfig, NegativesStage
-from curation.pools import PoolsStage
+from curation.pools import PoolsConfig, PoolsStage
 from curation.tasks import TasksConfig, TasksStage
-from curation.verify import VerifyStage
+from curation.verify import VerifyConfig, VerifyStage
 from curation.views import load_views
 from flows.cli import main
 from schemas import CotRecord, TaskRecord
@@ -38,12 +38,15 @@ def curated(tmp_path_factory) -> dict:
     by_id = {v.video_id: v for v in views}
     # Two chains per task: one right, one answering with a wrong-looking answer.
     cots = [c for t in tasks for c in (chain(t, t.answer, 0), chain(t, "0", 1))]
-    verified = VerifyStage().process_batch([(c, next(t for t in tasks if t.task_id == c.task_id)) for c in cots])
+    # The pools are under test, not the chains: these stock chains are judged on form and answer only (the checks
+    # that read a chain against its video are tests/test_verify.py's).
+    verify = VerifyStage(VerifyConfig(checks=["format", "length", "language", "answer", "grounding", "near_duplicate"]))
+    verified = verify.process_batch([(c, next(t for t in tasks if t.task_id == c.task_id)) for c in cots])
     negatives = NegativesStage(NegativesConfig(transcripts=False)).mine(views, tasks, verified)
     policy = ScriptedBackend(["A", "A", "B", None])  # right on "A" multiple-choice items only
     difficulty = DifficultyStage(policy, DifficultyConfig(k=4))
     diffs = difficulty.estimate(tasks, by_id)
-    pools = PoolsStage()
+    pools = PoolsStage(PoolsConfig(keep_prompt_answerable=True))  # every task gets rows (default: tests/test_skeleton)
     sft = pools.sft(tasks, verified, by_id)
     rl, rl_rejects = pools.rl(tasks, by_id, negatives, diffs, difficulty.keep)
     pairs = pools.pairs(tasks, verified, by_id, negatives)
