@@ -120,7 +120,7 @@ def test_refine_drops_what_it_cannot_correct():
     assert isinstance(again, Rejected) and again.reason == "unsupported_claims"
 
 
-def test_refine_second_pass_through_an_llm_endpoint(chat_server):  # noqa: F811 - the imported fixture
+def test_refine_second_pass_through_an_llm_endpoint(chat_server):
     def respond(body: dict[str, Any]) -> Reply:
         prompt = last_user(body)
         assert "What the keyframes show:" in prompt and "Shot 2 [4.00–8.00s]: car" in prompt
@@ -169,7 +169,7 @@ def draft_server_reply(body: dict[str, Any]) -> Reply:
     return chat_reply(" B. car" if "Options" in prompt else " two people")
 
 
-def test_draft_composes_tags_and_maps_failures_to_reason_codes(chat_server):  # noqa: F811
+def test_draft_composes_tags_and_maps_failures_to_reason_codes(chat_server):
     server = chat_server(draft_server_reply)
     backend = OpenAIBackend(server.base_url, "drafter", timeout_s=0.5, max_retries=1, backoff_s=0.01)
     cfg = LLMConfig(backend="openai", base_url=server.base_url, model="drafter")
@@ -201,7 +201,7 @@ def test_draft_composes_tags_and_maps_failures_to_reason_codes(chat_server):  # 
     assert isinstance(refined, CotRecord) and refined.grounding == 1.0
 
 
-def test_rationale_mode_shows_the_silver_answer_and_keeps_it(chat_server):  # noqa: F811
+def test_rationale_mode_shows_the_silver_answer_and_keeps_it(chat_server):
     prompts: list[str] = []
 
     def reply(body: dict[str, Any]) -> Reply:

@@ -51,7 +51,7 @@ def test_the_same_backend_twice_is_a_config_error() -> None:
         stage_config_from(DraftConfig, {"llms": twice}, "draft")
 
 
-def test_each_chain_records_the_backend_that_drafted_it(tmp_path, chat_server):  # noqa: F811
+def test_each_chain_records_the_backend_that_drafted_it(tmp_path, chat_server):
     a = chat_server(lambda body: chat_reply(ENDPOINT_SAYS))
     b = chat_server(lambda body: chat_reply("3, a dog sits on the grass."))
     config = load_config(None).model_copy(
@@ -82,7 +82,7 @@ def test_each_chain_records_the_backend_that_drafted_it(tmp_path, chat_server): 
 
 
 @pytest.mark.slow
-def test_embedded_model_and_endpoint_both_draft_in_one_curate_run(samples_dir, tmp_path, chat_server):  # noqa: F811
+def test_embedded_model_and_endpoint_both_draft_in_one_curate_run(samples_dir, tmp_path, chat_server):
     def respond(body: dict[str, Any]) -> Reply:
         return chat_reply(ENDPOINT_SAYS)
 
