@@ -105,7 +105,8 @@ def curate_flow(
             outcomes: dict[tuple[str, str], Outcome] = {}
             for stage in rest:
                 fatal = ctx.stage_class(stage).fatal
-                done = run_video_stage(stage, {vid: v for vid, v in alive.items()}, ctx, progress, summary)
+                todo = {vid: v for vid, v in alive.items() if v.status == "ok"}  # a fatal reject stops a video
+                done = run_video_stage(stage, todo, ctx, progress, summary)
                 for vid, out in done.items():
                     outcomes[(stage, vid)] = out
                     if not out.ok:
