@@ -1,7 +1,20 @@
-"""Draft chains of thought: an LLM reasons over the text view of a video, one task at a time, in batches.
+"""Draft chains of thought, in one of three modes (`draft.mode`), one task at a time, in batches.
 
-Small models cannot be trusted to write `<think>…</think><answer>…</answer>` themselves (SmolLM2-135M loops),
-so the LLM is asked for two short parts and the tags are composed here:
+- `skeleton` (the default): code writes the reasoning from the evidence that produced the task's silver answer
+  (`curation.skeleton`: observations with citations → inference → answer); the LLM is asked to rewrite it as
+  fluent prose, and the rewrite replaces it only when it keeps every fact (cited times, keyframes, boxes, quotes,
+  numbers, things named — nothing added, nothing dropped) and passes the citation and claim checks. Tasks whose
+  evidence code does not know (user questions) are drafted in rationale mode. `cot.source` records `skeleton`,
+  `polished` or `rationale` per chain.
+- `rationale`: the LLM is shown the silver answer and explains it from the text view (STaR-style
+  rationalisation; `cot.source = rationale`). `draft.answer_hint: true` is the old spelling of this mode.
+- `blind`: the LLM reasons over the text view and answers without the silver answer (`draft.answer_hint: false`;
+  `cot.source = blind`) — with a strong model behind an endpoint, this plus the verifier's checks is the real
+  filter.
+
+In rationale and blind mode the LLM reasons over the text view of the video. Small models cannot be trusted to
+write `<think>…</think><answer>…</answer>` themselves (SmolLM2-135M loops), so the LLM is asked for two short
+parts and the tags are composed here:
 
 1. an observation, with the assistant turn prefilled `In shot `: the model names a shot and says what in it
    answers the question. The shot's time range from the shot table is inserted as the citation, so every
@@ -13,12 +26,13 @@ The chain is `<think>In shot 2 [4.00–8.00s], … So the answer is B.</think><a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from curation.budget import BudgetConfig, select_view
 from curation.chains import dropped_draft, retry_later
@@ -27,9 +41,12 @@ from curation.llm.base import GenRequest, GenResult, LLMBackend
 from curation.llm.drafters import DrafterConfig, assign_drafters
 from curation.llm.factory import LLMConfig, backend_from_config
 from curation.llm.identity import llm_identity, llm_key
-from curation.llm.prompts import DRAFT_ANSWER, DRAFT_HINT, DRAFT_OBSERVE, SYSTEM_SHORT
+from curation.llm.prompts import DRAFT_ANSWER, DRAFT_HINT, DRAFT_OBSERVE, DRAFT_POLISH, SYSTEM_SHORT
+from curation.skeleton import Skeleton, build_skeleton, polish_problem, verifier_problem
 from curation.stage import Rejected, Stage, StageConfig
 from schemas import CotRecord, Message, ShotRecord, TaskRecord, VideoView
+from trainers.citations import normalise_times
+from trainers.claims import split_sentences
 from trainers.rewards import choice_letter, ordering_items, parse_boxes, parse_number, parse_span
 from trainers.templates import combined_hash
 from trainers.textview import CONCLUSION, fmt_time, question_block, shot_evidence, summarise_evidence
@@ -48,17 +65,46 @@ class DraftConfig(StageConfig):
     temperature: float = Field(default=0.0, ge=0)
     seed: int = 0
     max_chars: int = Field(default=1200, ge=64)
-    answer_hint: bool = Field(
-        default=True,
-        description="rationale mode: show the drafting model the silver answer and ask it to explain it "
-        "(small models rarely find the answer alone); false drafts blind, as a harder self-check",
+    mode: Literal["skeleton", "rationale", "blind"] = Field(
+        default="skeleton",
+        description="skeleton: code writes the reasoning from the task's evidence, the LLM only polishes it; "
+        "rationale: the LLM is shown the silver answer and explains it; blind: the LLM reasons and answers "
+        "alone (see the module docstring). `answer_hint: true/false` is the old spelling of rationale/blind",
     )
+    polish: bool = Field(
+        default=True,
+        description="skeleton mode: ask the LLM to rewrite each skeleton as prose (kept only when it keeps every "
+        "fact and passes the checks); false keeps the skeletons as they are",
+    )
+    polish_tokens: int = Field(default=160, ge=16, description="longest polished rewrite, in tokens")
+    skeleton_tol_s: float = Field(default=0.5, ge=0, description="seconds a keyframe may lie outside a cited range")
     llms: list[DrafterConfig] = Field(
         default_factory=list,
         description="several drafting backends with weights (curation.llm.drafters); empty: just `llm`",
     )
     drafters_per_task: int = Field(default=1, ge=1, description="backends that each draft every task")
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="viewing budget of the drafting view")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _answer_hint(cls, data: Any) -> Any:
+        # The old switch `answer_hint` names a mode: true = rationale, false = blind.
+        if not isinstance(data, dict) or "answer_hint" not in data:
+            return data
+        data = dict(data)
+        hint = data.pop("answer_hint")
+        if hint is None:
+            return data
+        mode = "rationale" if hint else "blind"
+        if data.get("mode", mode) != mode:
+            raise ValueError(f"answer_hint: {hint} means mode {mode!r}, but mode is {data['mode']!r}; set only mode")
+        data["mode"] = mode
+        return data
+
+    @property
+    def answer_hint(self) -> bool:
+        """Whether the drafting LLM is shown the silver answer (rationale mode; skeleton mode's fallback)."""
+        return self.mode == "rationale"
 
     @field_validator("llms")
     @classmethod
@@ -88,7 +134,7 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
     reads = ("tasks",)
     writes = ("cot",)
     needs = ("tasks",)
-    prompts = (*PROMPTS, DRAFT_HINT)
+    prompts = (*PROMPTS, DRAFT_HINT, DRAFT_POLISH)
 
     @classmethod
     def identity(cls, config: StageConfig, run: Any) -> list[str]:
@@ -120,12 +166,13 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
         """A `cot` row per task: the drafted chain, or the failed draft with its reason."""
         results = self.process_batch([(t, views[t.video_id]) for t in tasks])
         model = self.backend.model_id if self.backend else "unknown"
-        prov = self.provenance(prompt_hash=self.prompt_hash(self.config.answer_hint))
+        prov = self.provenance(prompt_hash=self.prompt_hash(self.config.mode))
+        # Only the LLM's own drafting fails (a skeleton cannot): rationale in skeleton mode (its fallback), or blind.
+        failed = "blind" if self.config.mode == "blind" else "rationale"
         return [
-            dropped_draft(t, r, model, prov) if isinstance(r, Rejected) else r
+            dataclasses.replace(dropped_draft(t, r, model, prov), source=failed) if isinstance(r, Rejected) else r
             for t, r in zip(tasks, results, strict=True)
         ]
-
 
     def __init__(self, config: DraftConfig | None = None, backend: LLMBackend | None = None) -> None:
         super().__init__(config)
@@ -140,14 +187,17 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
         return [self.backend.model_id] if self.backend is not None else []
 
     @staticmethod
-    def prompt_hash(hinted: bool = False) -> str:
-        """Hash of every template drafting uses."""
-        return combined_hash(*DraftStage.PROMPTS, *((DRAFT_HINT,) if hinted else ()))
+    def prompt_hash(hinted: bool | str = False) -> str:
+        """Hash of every template a drafting mode uses (`hinted`: a mode, or True / False for rationale / blind)."""
+        mode = hinted if isinstance(hinted, str) else "rationale" if hinted else "blind"
+        extra = {"skeleton": (DRAFT_HINT, DRAFT_POLISH), "polished": (DRAFT_HINT, DRAFT_POLISH),
+                 "rationale": (DRAFT_HINT,), "blind": ()}[mode]  # fmt: skip
+        return combined_hash(*DraftStage.PROMPTS, *extra)
 
-    def _question(self, task: TaskRecord) -> dict[str, str]:
+    def _question(self, task: TaskRecord, hinted: bool) -> dict[str, str]:
         """The question block, with the silver answer as a hint in rationale mode."""
         block = question_block(task)
-        if self.config.answer_hint:
+        if hinted:
             block["question"] += "\n" + DRAFT_HINT.render(answer=hint_text(task))
         return block
 
@@ -156,15 +206,61 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
         return self.process_batch([item])[0]
 
     def process_batch(self, items: list[tuple[TaskRecord, VideoView]]) -> list[CotRecord | Rejected]:
-        """Draft a chain per item; two batched LLM rounds (observe, answer) for the whole list."""
+        """Draft a chain per item in the configured mode, with batched LLM rounds for the whole list."""
         self.ensure_setup()
+        if self.config.mode != "skeleton":
+            return self._reason(items, hinted=self.config.mode == "rationale")
+        tol = self.config.skeleton_tol_s
+        skeletons = [build_skeleton(task, view, tol) for task, view in items]
+        out: list[CotRecord | Rejected | None] = [None] * len(items)
+        unknown = [i for i, sk in enumerate(skeletons) if sk is None]
+        if unknown:  # evidence code does not know (user questions): the LLM explains the silver answer
+            for i, res in zip(unknown, self._reason([items[i] for i in unknown], hinted=True), strict=True):
+                out[i] = res
+        built = [(i, sk) for i, sk in enumerate(skeletons) if sk is not None]
+        polished = self._polish([(items[i], sk) for i, sk in built]) if self.config.polish else [None] * len(built)
+        for (i, sk), rewrite in zip(built, polished, strict=True):
+            task, view = items[i]
+            chain = self._chain(task, rewrite, sk.answer, "polished") if rewrite is not None else None
+            if isinstance(chain, CotRecord) and verifier_problem(chain, task, view) is None:
+                out[i] = chain
+            else:
+                out[i] = self._chain(task, sk.think, sk.answer, "skeleton")
+        return [o if o is not None else Rejected("llm_error", "no result") for o in out]
+
+    def _polish(self, items: list[tuple[tuple[TaskRecord, VideoView], Skeleton]]) -> list[str | None]:
+        """The LLM's rewrite of each skeleton, where it keeps every fact and passes the checks; else None."""
+        if not items or self.backend is None:
+            return [None] * len(items)
+        requests = [
+            self._request(
+                DRAFT_POLISH.render(skeleton=sk.think, **question_block(task)), "", polish_budget(sk, self.config)
+            )
+            for (task, _), sk in items
+        ]
+        out: list[str | None] = []
+        for ((_, view), sk), res in zip(items, self.backend.generate(requests), strict=True):
+            rewrite = polished_think(res.text) if res.ok else ""
+            same = " ".join(rewrite.split()) == " ".join(sk.think.split())
+            ok = rewrite and not same and polish_problem(rewrite, sk.think, view, self.config.skeleton_tol_s) is None
+            out.append(rewrite if ok else None)
+        return out
+
+    def _reason(self, items: list[tuple[TaskRecord, VideoView]], hinted: bool) -> list[CotRecord | Rejected]:
+        """Rationale (`hinted`) or blind drafting: the LLM observes (and, blind, answers) over the text view."""
+        if not items:
+            return []
         assert self.backend is not None
         cfg = self.config
+        source = "rationale" if hinted else "blind"
         views = [select_view(task, view, cfg.budget, subtitles=cfg.subtitles).text for task, view in items]
         observe = self.backend.generate(
             [
                 self._request(
-                    DRAFT_OBSERVE.render(view=tv, **self._question(task)), "In shot ", cfg.observe_tokens, ["\n"]
+                    DRAFT_OBSERVE.render(view=tv, **self._question(task, hinted)),
+                    "In shot ",
+                    cfg.observe_tokens,
+                    ["\n"],
                 )
                 for (task, _), tv in zip(items, views, strict=True)
             ]
@@ -178,15 +274,15 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
                 continue
             thinks[i] = observation_text(res.text, view, task)
         pending = [i for i in range(len(items)) if out[i] is None]
-        if cfg.answer_hint:
+        if hinted:
             # Rationale mode: the chain explains the silver answer, so no second round asks the model for it.
             for i in pending:
-                out[i] = self._chain(items[i][0], thinks[i], items[i][0].answer)
+                out[i] = self._chain(items[i][0], thinks[i], items[i][0].answer, source)
             return [o if o is not None else Rejected("llm_error", "no result") for o in out]
         answers = self.backend.generate(
             [
                 self._request(
-                    DRAFT_ANSWER.render(view=views[i], notes=thinks[i], **self._question(items[i][0])),
+                    DRAFT_ANSWER.render(view=views[i], notes=thinks[i], **self._question(items[i][0], hinted)),
                     "Answer:",
                     cfg.answer_tokens,
                     stop=["\n"],
@@ -195,7 +291,7 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
             ]
         )
         for i, res in zip(pending, answers, strict=True):
-            out[i] = self._compose(items[i][0], thinks[i], res)
+            out[i] = self._compose(items[i][0], thinks[i], res, source)
         return [o if o is not None else Rejected("llm_error", "no result") for o in out]
 
     def _request(self, user: str, prefill: str, max_new: int, stop: list[str] | None = None) -> GenRequest:
@@ -208,7 +304,7 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
             stop=stop if stop is not None else ["\n\n"],
         )
 
-    def _compose(self, task: TaskRecord, think: str, res: GenResult) -> CotRecord | Rejected:
+    def _compose(self, task: TaskRecord, think: str, res: GenResult, source: str) -> CotRecord | Rejected:
         failure = gen_failure(res)
         if failure is not None:
             return failure
@@ -218,15 +314,15 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
         answer = canonical_answer(task.problem_type, raw, task.options)
         if answer is None:
             return Rejected("no_answer", f"cannot read a {task.problem_type} answer from {raw[:80]!r}")
-        return self._chain(task, think, answer)
+        return self._chain(task, think, answer, source)
 
-    def _chain(self, task: TaskRecord, think: str, answer: str) -> CotRecord | Rejected:
-        """The composed chain as a draft `CotRecord`, or `too_long`."""
+    def _chain(self, task: TaskRecord, think: str, answer: str, source: str) -> CotRecord | Rejected:
+        """The composed chain as a draft `CotRecord` written by `source` (`CotRecord.source`), or `too_long`."""
         text = compose_chain(think, answer)
         if len(text) > self.config.max_chars:
             return Rejected("too_long", f"{len(text)} chars > {self.config.max_chars}")
         assert self.backend is not None
-        prov = self.provenance(prompt_hash=self.prompt_hash(self.config.answer_hint))
+        prov = self.provenance(prompt_hash=self.prompt_hash(source))
         # The text is part of the id: a chain drafted again differently is a different chain, never a silent no-op.
         key = f"{task.task_id}|{self.backend.model_id}|{prov.prompt_hash}|{prov.config_hash}|{text}"
         return CotRecord(
@@ -245,7 +341,23 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
             accepted=False,
             reject_reason=None,
             provenance=prov,
+            source=source,
         )
+
+
+def polish_budget(skeleton: Skeleton, config: DraftConfig) -> int:
+    """Tokens a rewrite may take: a third more than the skeleton's (about 3.5 characters a token, citations are
+    dense), at most `polish_tokens` — a rewrite keeps the facts, so it is not much longer."""
+    return min(config.polish_tokens, 16 + int(len(skeleton.think) / 3.5 * 4 / 3))
+
+
+def polished_think(generated: str) -> str:
+    """The LLM's rewrite of a skeleton as a think text: its first paragraph, times in the normal form, without a
+    conclusion of its own or answer tags (the chain's conclusion is composed in code)."""
+    text = generated.strip().split("\n\n")[0]
+    text = re.sub(r"</?(?:think|answer)>", " ", text)
+    text = " ".join(normalise_times(" ".join(text.split())).split())
+    return " ".join(s for s in split_sentences(text) if not s.startswith(CONCLUSION))
 
 
 def hint_text(task: TaskRecord) -> str:

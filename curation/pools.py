@@ -44,6 +44,11 @@ class PoolsConfig(StageConfig):
     max_keyframes: int = Field(8, ge=1, description="keyframe ids referenced per row")
     subtitles: bool = Field(True, description="include the transcript in prompts")
     rl_skip_leaky: bool = Field(False, description="leave subtitle-answerable tasks out of the RL pool")
+    keep_prompt_answerable: bool = Field(
+        False,
+        description="keep tasks whose prompt prints the answer (duration, shot count, shot times; "
+        "curation/tasks/answerable.py) in the pools; off: they are left out of sft, rl and pairs",
+    )
     pairs_per_task: int = Field(2, ge=0)
     cite_keyframes: bool = Field(True, description="list each shot's keyframe ids in prompts (citable evidence)")
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="viewing budget per row")
@@ -82,7 +87,6 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
             stats={"pools": {k: len(v) for k, v in rows.items()}},
         )
 
-
     def selection(self, task: TaskRecord, view: VideoView) -> ViewSelection:
         """What a row of this task sees within the budget (text view and keyframes)."""
         cfg = self.config
@@ -92,9 +96,13 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
         sel = sel or self.selection(task, view)
         return task_messages(task, view, subtitles=self.config.subtitles, view_text=sel.text)
 
+    def worth_a_row(self, task: TaskRecord) -> bool:
+        """Whether a task goes into the pools: not when its prompt prints the answer (unless kept by config)."""
+        return self.config.keep_prompt_answerable or not task.prompt_answerable
+
     def sft(self, tasks: list[TaskRecord], cots: Iterable[CotRecord], views: dict[str, VideoView]) -> list[SftRecord]:
         """One row per accepted chain: system + user prompt, the chain as the assistant turn."""
-        by_id = {t.task_id: t for t in tasks}
+        by_id = {t.task_id: t for t in tasks if self.worth_a_row(t)}
         prov = self.provenance(task_prompt_hash())
         rows = []
         for cot in cots:
@@ -145,6 +153,8 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
             why = keep(d) if d is not None and keep is not None else None
             if why is None and self.config.rl_skip_leaky and task.subtitle_leak:
                 why = Rejected("subtitle_leak", "answerable from the transcript")
+            if why is None and not self.worth_a_row(task):
+                why = Rejected("prompt_answerable", "the prompt's duration or shot list prints the answer")
             if why is not None:
                 rejects.append(
                     RejectRecord(self.name, why.reason, why.detail, view.video.path, task.video_id, task.task_id, prov)
@@ -192,7 +202,7 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
         rows = []
         for task in tasks:
             view = views.get(task.video_id)
-            if view is None or task.task_id not in by_task:
+            if view is None or task.task_id not in by_task or not self.worth_a_row(task):
                 continue
             sides = pair_sides(task, by_task[task.task_id], neg_by_task[task.task_id], self.config.pairs_per_task)
             for chosen, rejected, reason in sides:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from schemas.common import Message, Provenance
@@ -35,6 +36,8 @@ class TaskRecord:
     subtitle_leak: bool = False
     split: str = "train"
     provenance: Provenance | None = None
+    # The prompt's own layout (duration header, shot times) prints the answer (curation/tasks/answerable.py).
+    prompt_answerable: bool = False
 
 
 @dataclass
@@ -63,10 +66,40 @@ class CotRecord:
     citation_errors: list[str] = field(default_factory=list)
     # What the stage that dropped the chain said (the backend's error, the unsupported claims); "" when kept.
     reject_detail: str = ""
+    # How the chain was written (curation/draft.py): one of COT_SOURCES; "" for chains drafted before it was kept.
+    source: str = ""
     # The verifier's checks (curation/checks) that judged this chain, and those it failed, by name; [] for chains
     # dropped before the verifier or verified before checks were recorded.
     checks_run: list[str] = field(default_factory=list)
     checks_failed: list[str] = field(default_factory=list)
+
+
+COT_SOURCES = ("skeleton", "polished", "rationale", "blind")
+
+
+@dataclass
+class SourceAcceptance:
+    """Chains drafted one way, and how many of them the verifier accepted."""
+
+    source: str
+    chains: int = 0
+    accepted: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.accepted / self.chains if self.chains else 0.0
+
+
+def acceptance_by_source(rows: Iterable[CotRecord | tuple[str, bool]]) -> dict[str, SourceAcceptance]:
+    """Chains and accepted chains per `source` (records, or (source, accepted) pairs read from the `cot` table),
+    in COT_SOURCES order; chains without a recorded source count as "unrecorded"."""
+    out = {s: SourceAcceptance(s) for s in COT_SOURCES}
+    for row in rows:
+        source, accepted = (row.source, row.accepted) if isinstance(row, CotRecord) else row
+        entry = out.setdefault(source or "unrecorded", SourceAcceptance(source or "unrecorded"))
+        entry.chains += 1
+        entry.accepted += int(bool(accepted))
+    return {s: a for s, a in out.items() if a.chains}
 
 
 @dataclass

@@ -51,3 +51,17 @@ SYSTEM_SHORT = PromptTemplate(
     version=1,
     text="You are a careful assistant who describes videos briefly and only states what is given.",
 )
+
+# Skeleton mode: the reasoning is built by code from the task's evidence (curation/skeleton.py); the LLM only
+# rewrites it as prose, and the rewrite is kept only when it keeps every fact and passes the checks.
+DRAFT_POLISH = PromptTemplate(
+    name="draft_polish",
+    version=1,
+    text=(
+        "Question: {question}\n{options}"
+        "Notes: {skeleton}\n"
+        "Rewrite the notes as clear, fluent sentences. Keep every bracketed citation such as [4.00–8.00s] or "
+        "[kf f00001], every number and every quoted phrase exactly as written, and add nothing the notes do "
+        "not say."
+    ),
+)

@@ -20,6 +20,7 @@ from pydantic import Field, field_validator
 from curation.collection import Batches, Collection, StageRows
 from curation.splits import SplitConfig, assign_splits
 from curation.stage import Rejected, Stage, StageConfig
+from curation.tasks.answerable import is_prompt_answerable
 from curation.tasks.ids import task_id
 from curation.tasks.leakage import is_subtitle_leak
 from schemas import PROBLEM_TYPES, Provenance, RejectRecord, TaskRecord, VideoView
@@ -162,7 +163,8 @@ class TasksStage(Stage[TasksConfig, list[VideoView], tuple[list[TaskRecord], lis
         self.reasons: Counter[str] = Counter()
 
     def generate(self, views: list[VideoView]) -> tuple[list[TaskRecord], list[RejectRecord]]:
-        """Tasks and rejects for `views`. Each task gets `subtitle_leak` and the split of its video."""
+        """Tasks and rejects for `views`. Each task gets `subtitle_leak`, `prompt_answerable` and the
+        split of its video."""
         prov = self.provenance()
         generators = [load_generator(n, self.config, prov) for n in self.config.generators]
         tasks: dict[str, TaskRecord] = {}
@@ -189,6 +191,7 @@ class TasksStage(Stage[TasksConfig, list[VideoView], tuple[list[TaskRecord], lis
         splits = assign_splits(list(by_id), self.config.splits)
         for t in tasks.values():
             t.subtitle_leak = t.subtitle_leak or is_subtitle_leak(t, by_id[t.video_id])
+            t.prompt_answerable = t.prompt_answerable or is_prompt_answerable(t, by_id[t.video_id])
             t.split = splits[t.video_id]
         self.reasons.update(r.reason for r in rejects)
         return list(tasks.values()), rejects
