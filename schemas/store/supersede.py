@@ -8,12 +8,13 @@ whose parent rows changed — and neither rewritten nor confirmed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from schemas import schema_for
 from schemas.keys import key_of
@@ -31,7 +32,7 @@ class TableChange:
 
 @dataclass
 class Plan:
-    new_rows: Iterable[pa.RecordBatch] | None  # None when nothing is new
+    new_rows: dict[int, list[int]] = field(default_factory=dict)  # staged part -> positions of rows to write
     removed: dict[str, set[int]] = field(default_factory=dict)  # shard file -> row positions leaving the view
     videos_changed: set[str] = field(default_factory=set)
     videos_written: set[str] = field(default_factory=set)  # videos with rows written or confirmed
@@ -58,8 +59,7 @@ def resolve(
     scope: set[str],
 ) -> Plan:
     """Match `staged` shard files of `table` against its `live` shards; `scope` holds the videos whose live rows
-    leave unless a staged row has their key. `con` is a scratch connection (its temporary objects are replaced); the
-    plan's `new_rows` stream from it, so read them before its next query."""
+    leave unless a staged row has their key. `con` is a scratch connection (its temporary objects are replaced)."""
     schema = schema_for(table)
     key = key_of(table)
     cols = schema.names
@@ -82,7 +82,7 @@ def resolve(
         f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _part DESC, _row DESC) = 1"
     )
     con.register("_scope", pa.table({"video_id": pa.array(sorted(scope), pa.string())}))
-    plan = Plan(new_rows=None)
+    plan = Plan()
     plan.videos_written = {r[0] for r in con.execute("SELECT DISTINCT video_id FROM inc_pos").fetchall() if r[0]}
     by_path = {str(root / s.file): s.file for s in live}
     key_eq = " AND ".join(f"c.{_q(k)} IS NOT DISTINCT FROM i.{_q(k)}" for k in key)
@@ -126,10 +126,13 @@ def resolve(
         f"ANTI JOIN ({confirmed}) k USING (_part, _row)"
     )
     plan.videos_changed |= {r[0] for r in con.execute("SELECT DISTINCT video_id FROM new_pos").fetchall() if r[0]}
-    ((count,),) = con.execute("SELECT count(*) FROM new_pos").fetchall()
-    if count:
-        select = ", ".join(_q(c) for c in cols)
-        plan.new_rows = con.sql(
-            f"SELECT {select} FROM inc SEMI JOIN new_pos USING (_part, _row) ORDER BY _part, _row"
-        ).to_arrow_reader(65_536)
+    # Positions only: the rows themselves are taken from the staged shards with Arrow, types exactly as staged.
+    for part, row in con.execute("SELECT _part, _row FROM new_pos ORDER BY _part, _row").fetchall():
+        plan.new_rows.setdefault(int(part), []).append(int(row))
     return plan
+
+
+def staged_rows(staged: list[Path], positions: dict[int, list[int]]) -> Iterator[pa.Table]:
+    """The rows at `positions` of the staged shards, part by part, in staging order."""
+    for part in sorted(positions):
+        yield pq.read_table(staged[part]).take(pa.array(positions[part], pa.int64()))

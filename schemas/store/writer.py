@@ -32,7 +32,7 @@ from schemas.store.manifest import (
     now,
     save_manifest,
 )
-from schemas.store.supersede import TableChange, resolve
+from schemas.store.supersede import TableChange, resolve, staged_rows
 
 STAGING = ".staging"
 # Tables that hold image bytes get small row groups so scans that skip them stay cheap.
@@ -153,9 +153,10 @@ class DatasetWriter:
         self._pending.append((table, tmp, arrow.num_rows))
 
     @staticmethod
-    def _write_shard(data: pa.Table | Iterable[pa.RecordBatch], path: Path, table: str) -> int:
-        """Write one zstd Parquet shard with the table's schema and fsync it; returns rows written."""
-        schema = schema_for(table)
+    def _write_shard(data: pa.Table | Iterable[pa.Table], path: Path, table: str, conform: bool = True) -> int:
+        """Write one zstd Parquet shard with the table's schema and fsync it; returns rows written. Without
+        `conform`, a table keeps its own schema (the surviving rows of a shard an older vidcot wrote)."""
+        schema = schema_for(table) if conform or not isinstance(data, pa.Table) else data.schema
         rows = 0
         group = ROW_GROUP_ROWS.get(table, DEFAULT_ROW_GROUP_ROWS)
         with pq.ParquetWriter(path, schema, compression="zstd") as out:
@@ -163,10 +164,10 @@ class DatasetWriter:
                 out.write_table(data.cast(schema), row_group_size=group)
                 rows = data.num_rows
             else:
-                for batch in data:
-                    if batch.num_rows:
-                        out.write_table(pa.Table.from_batches([batch]).cast(schema), row_group_size=group)
-                        rows += batch.num_rows
+                for part in data:
+                    if part.num_rows:
+                        out.write_table(part.cast(schema), row_group_size=group)
+                        rows += part.num_rows
         with open(path, "rb") as fh:
             os.fsync(fh.fileno())
         return rows
@@ -228,9 +229,9 @@ class DatasetWriter:
                     continue
                 plan = resolve(con, self.root, table, parts, live[table], scope)
                 change = TableChange(videos_covered=len(self._covered.get(table, set()) | plan.videos_written))
-                if plan.new_rows is not None:  # streams from `con`: consumed before its next query
+                if plan.new_rows:
                     tmp = staging / f"{table}-{uuid.uuid4().hex}.parquet"
-                    change.written = self._write_shard(plan.new_rows, tmp, table)
+                    change.written = self._write_shard(staged_rows(parts, plan.new_rows), tmp, table)
                     staged.append((table, tmp, change.written))
                 for shard in live[table]:
                     gone = plan.removed.get(shard.file)
@@ -241,7 +242,7 @@ class DatasetWriter:
                     kept = _without_rows(self.root / shard.file, gone)
                     if kept.num_rows:
                         tmp = staging / f"{table}-{uuid.uuid4().hex}.parquet"
-                        self._write_shard(kept, tmp, table)
+                        self._write_shard(kept, tmp, table, conform=False)
                         staged.append((table, tmp, kept.num_rows))
                 if change.written or change.removed:
                     changes[table] = change
