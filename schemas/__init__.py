@@ -11,6 +11,7 @@ import pyarrow as pa
 from schemas.arrow import arrow_schema, unwrap_optional
 from schemas.bundle import VideoView
 from schemas.common import Box, DetectedObject, Message, Provenance
+from schemas.keys import KEYS, PARENTS, key_of
 from schemas.media import (
     EvidenceRecord,
     FrameRecord,
@@ -112,6 +113,9 @@ __all__ = [
     "SPLITS",
     "schema_for",
     "to_arrow",
+    "KEYS",
+    "PARENTS",
+    "key_of",
     "from_arrow",
     "Box",
     "DetectedObject",
