@@ -1,7 +1,7 @@
 """Primary keys and lineage of the tables: what identifies a row, and which tables a table's rows are derived from.
 
 The store uses these to supersede rows: a revision that writes a row whose key exists replaces the old row, and a
-revision that changes a table's rows for a video drops that video's rows in every table derived from it unless the
+revision that replaces or removes a row of a video drops that video's rows in every table derived from it unless the
 same revision rewrites or confirms them (a re-run never leaves a row pointing at a superseded parent).
 """
 

@@ -3,7 +3,7 @@
 DuckDB does the matching over the Parquet files themselves (staged shards and live shards), so no table is turned
 into Python rows: it answers which staged rows are new or changed (to write), and which live rows leave the latest
 view (superseded by a staged row with their key, or in scope for the revision — a video whose rows `replace` sets, or
-whose parent rows changed — and neither rewritten nor confirmed).
+with a parent row that left — and neither rewritten nor confirmed).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ class TableChange:
 class Plan:
     new_rows: dict[int, list[int]] = field(default_factory=dict)  # staged part -> positions of rows to write
     removed: dict[str, set[int]] = field(default_factory=dict)  # shard file -> row positions leaving the view
+    # Videos with a row that left the view (superseded or no longer produced): rows derived from it are stale.
+    # Rows under new keys alone stale nothing: every existing row still points at the row it was derived from.
     videos_changed: set[str] = field(default_factory=set)
     videos_written: set[str] = field(default_factory=set)  # videos with rows written or confirmed
 
@@ -125,7 +127,6 @@ def resolve(
         f"CREATE OR REPLACE TEMP TABLE new_pos AS SELECT _part, _row, video_id FROM inc_pos "
         f"ANTI JOIN ({confirmed}) k USING (_part, _row)"
     )
-    plan.videos_changed |= {r[0] for r in con.execute("SELECT DISTINCT video_id FROM new_pos").fetchall() if r[0]}
     # Positions only: the rows themselves are taken from the staged shards with Arrow, types exactly as staged.
     for part, row in con.execute("SELECT _part, _row FROM new_pos ORDER BY _part, _row").fetchall():
         plan.new_rows.setdefault(int(part), []).append(int(row))

@@ -182,9 +182,10 @@ class DatasetWriter:
 
         Rows are resolved against the latest revision by key: new and changed rows are written, identical ones are
         not, superseded rows and rows that `replace` no longer produces leave the latest view, and so do rows of
-        derived tables (schemas/keys.py PARENTS) for every video whose rows changed, unless this revision wrote or
-        confirmed them. Shards holding rows that leave are replaced by shards of their surviving rows; the old
-        shards stay listed for older revisions. What changed per table is in `changes` afterwards.
+        derived tables (schemas/keys.py PARENTS) for every video with a row that left, unless this revision wrote or
+        confirmed them (so no row points at a superseded parent). Shards holding rows that leave are replaced by
+        shards of their surviving rows; the old shards stay listed for older revisions. What changed per table is
+        in `changes` afterwards.
         """
         if self.manifest is None:
             raise StoreError("writer is not open")
@@ -219,7 +220,7 @@ class DatasetWriter:
         staged: list[tuple[str, Path, int]] = []  # (table, file, rows) to list as new shards
         dropped: set[str] = set()  # files of shards that leave the latest view
         changes: dict[str, TableChange] = {}
-        derived_stale: dict[str, set[str]] = {}  # table -> videos whose parent rows changed in this revision
+        derived_stale: dict[str, set[str]] = {}  # table -> videos with a parent row that left the view
         live = {t: self.manifest.shards_of(t) for t in TABLES}
         with duckdb.connect(":memory:") as con:
             for table in lineage_order():
