@@ -17,6 +17,7 @@ from data_cards.stats import _citation_accuracy, collect_stats
 from flows.cli import main as vidcot
 from schemas import TaskRecord, schema_for
 from schemas.store import Dataset, DatasetWriter, load_manifest
+from tests.keyed_records import keyed_records
 from tests.records import PROV, sample_records
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -24,7 +25,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def write_revision(root: Path, vid: str, **changes: list) -> int:
     """Append every table of `sample_records(vid)` (with some tables replaced) as one new revision."""
-    records = sample_records(vid) | changes
+    records = (sample_records(vid) if vid == "a" * 64 else keyed_records(vid)) | changes  # ids unique per video
     with DatasetWriter(root) as w:
         for table, rows in records.items():
             w.append(table, rows)
@@ -142,8 +143,8 @@ def test_shards_that_mix_splits_get_one_full_split_and_pure_ones_keep_theirs(dat
     mixed = sample_records("a" * 64)["sft"] + sample_records("b" * 64)["sft"]
     mixed[1].sample_id, mixed[1].split = "s2", "test"
     write_revision(dataset_dir, "a" * 64, sft=mixed)
-    write_revision(dataset_dir, "c" * 64, rl=[sample_records("c" * 64)["rl"][0]])
-    rl_test = sample_records("d" * 64)["rl"][0]
+    write_revision(dataset_dir, "c" * 64, rl=[keyed_records("c" * 64)["rl"][0]])
+    rl_test = keyed_records("d" * 64)["rl"][0]
     rl_test.sample_id, rl_test.split = "r2", "test"
     write_revision(dataset_dir, "d" * 64, rl=[rl_test])
     configs = {c["config_name"]: c["data_files"] for c in hf_configs(dataset_dir)}
