@@ -45,6 +45,12 @@ def verdict_stats(cots: list[CotRecord]) -> dict[str, Any]:
     accepted = [c for c in cots if c.accepted]
     drafted = [c for c in cots if c.draft]
     by_model: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    checks: defaultdict[str, Counter[str]] = defaultdict(Counter)  # per verifier check: chains it ran on, failed
+    for c in cots:
+        for name in c.checks_run:
+            checks[name]["ran"] += 1
+        for name in c.checks_failed:
+            checks[name]["failed"] += 1
     for c in cots:
         by_model[c.model]["chains"] += 1
         by_model[c.model]["accepted"] += int(c.accepted)
@@ -55,4 +61,5 @@ def verdict_stats(cots: list[CotRecord]) -> dict[str, Any]:
         "citation_draft": sum(c.citation_accuracy_draft for c in drafted) / max(1, len(drafted)),
         "citation_accepted": sum(c.citation_accuracy for c in accepted) / max(1, len(accepted)),
         "by_model": by_model,
+        "checks": {name: {"ran": n["ran"], "failed": n["failed"]} for name, n in sorted(checks.items())},
     }

@@ -44,6 +44,7 @@ class SynthesisSummary:
     citation_accepted: float = 0.0
     by_model: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     absence_tasks: int = 0
+    checks: dict[str, dict[str, int]] = field(default_factory=dict)  # verifier check -> chains it ran on, failed
     pools: dict[str, int] = field(default_factory=dict)
     stage_wall: dict[str, float] = field(default_factory=dict)
     rows_added: dict[str, int] = field(default_factory=dict)
@@ -71,6 +72,7 @@ class SynthesisSummary:
                     "acceptance": round(c["accepted"] / c["chains"], 4) if c["chains"] else 0.0}
                 for m, c in sorted(self.by_model.items())
             },  # fmt: skip
+            "checks": self.checks,
             "pools": self.pools,
             "stage_wall": {k: round(v, 3) for k, v in self.stage_wall.items()},
             "rows_added": self.rows_added,

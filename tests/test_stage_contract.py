@@ -103,6 +103,9 @@ def test_every_collection_stage_runs_through_one_helper(tmp_path: Path, chat_ser
     tasks, cots = collection.rows("tasks"), collection.rows("cot")
     assert summary.tasks == len(tasks) > 0 and summary.drafted == len(cots) == len(tasks)
     assert sum(summary.verdicts.values()) == len(cots)  # every chain has a verdict
+    # Per verifier check: how many chains it ran on and failed, as the chains record it.
+    assert summary.checks and all(0 <= n["failed"] <= n["ran"] <= len(cots) for n in summary.checks.values())
+    assert sum(n["failed"] for n in summary.checks.values()) == sum(len(c.checks_failed) for c in cots)
     assert summary.pools == {t: len(collection.rows(t)) for t in ("sft", "rl", "pairs")}
     # Rejections travel one way: a stage's Rejected becomes a `rejects` row with that stage's provenance.
     assert rejects and {r.stage for r in rejects} <= {"tasks", "pools"}
