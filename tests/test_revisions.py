@@ -78,3 +78,35 @@ def test_a_new_revision_and_a_new_card_rewrite_nothing_in_place(dataset_dir: Pat
     for p, before in fingerprint.items():
         assert (p.stat().st_ino, p.stat().st_mtime_ns, sha256_file(p)) == before, p
     assert Dataset(dataset_dir, revision=1).verify() == len(TABLES) < Dataset(dataset_dir).verify()
+
+
+def test_a_superseding_revision_shows_one_row_per_key_and_old_revisions_as_they_were(
+    dataset_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dataclasses
+
+    recs = keyed_records("a" * 64)
+    add_revision(dataset_dir, "a" * 64)
+    # The same run again with another setting: shot boundaries moved, the chain rewritten (same ids).
+    with DatasetWriter(dataset_dir) as w:
+        w.replace("shots", [dataclasses.replace(s, end=s.end - 0.5) for s in recs["shots"]], ["a" * 64])
+        w.replace("frames", recs["frames"], ["a" * 64])
+        w.append("tasks", recs["tasks"])  # the same task again: confirmed
+        w.append("cot", [dataclasses.replace(recs["cot"][0], draft="<think>new</think><answer>A</answer>")])
+        assert w.commit() == 2
+    sql = 'SELECT shot_id, count(*) AS n, max("end") AS e FROM shots GROUP BY 1 ORDER BY 1'
+    assert [(r["n"], r["e"]) for r in query(capsys, dataset_dir, sql)] == [(1, 3.5), (1, 7.5)]
+    assert [(r["n"], r["e"]) for r in query(capsys, dataset_dir, sql, "--revision", "1")] == [(1, 4.0), (1, 8.0)]
+    chains = "SELECT cot_id, draft FROM cot"
+    assert [r["draft"] for r in query(capsys, dataset_dir, chains)] == ["<think>new</think><answer>A</answer>"]
+    assert [r["draft"] for r in query(capsys, dataset_dir, chains, "--revision", "1")] == [recs["cot"][0].draft]
+    # Frames were confirmed as they were, so their evidence stands; the task (from the old shots) was confirmed
+    # too; negatives mined from the old chain, and the pools built from either, were not rebuilt: they left.
+    counts = "SELECT (SELECT count(*) FROM tasks) AS t, (SELECT count(*) FROM sft) AS s, (SELECT count(*) FROM rl) AS r"
+    counts += ", (SELECT count(*) FROM evidence) AS e"
+    assert query(capsys, dataset_dir, counts) == [{"t": 1, "s": 0, "r": 0, "e": 1}]
+    assert query(capsys, dataset_dir, counts, "--revision", "1") == [{"t": 1, "s": 1, "r": 1, "e": 1}]
+    assert vidcot(["info", str(dataset_dir), "--json", "--verify"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["revisions"][1]["changes"]["shots"] == {"written": 2, "removed": 2, "videos_covered": 1}
+    assert doc["tables"]["shots"]["rows"] == 2 and doc["tables"]["sft"]["rows"] == 0

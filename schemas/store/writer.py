@@ -200,6 +200,9 @@ class DatasetWriter:
             self.manifest = load_manifest(self.root) if manifest_path(self.root).exists() else Manifest()
             raise self._write_error("publishing the new revision", e) from None
         finally:
+            for _, tmp, _ in self._pending:  # staged rows are in new shards now (or were not needed)
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
             self._pending.clear()
             self._covered.clear()
 
