@@ -7,9 +7,11 @@ from schemas.store.errors import (
     SchemaVersionError,
     StoreError,
 )
+from schemas.store.integrity import Verdict, verify_dataset
 from schemas.store.lock import DatasetLock
 from schemas.store.manifest import Manifest, Revision, Shard, load_manifest
 from schemas.store.reader import Dataset
+from schemas.store.supersede import TableChange
 from schemas.store.writer import DatasetWriter
 
 __all__ = [
@@ -24,5 +26,8 @@ __all__ = [
     "SchemaVersionError",
     "Shard",
     "StoreError",
+    "TableChange",
+    "Verdict",
     "load_manifest",
+    "verify_dataset",
 ]

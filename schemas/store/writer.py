@@ -43,6 +43,10 @@ DEFAULT_ROW_GROUP_ROWS = 65_536
 class DatasetWriter:
     """Writes one revision. Use as a context manager; nothing is visible until `commit()`.
 
+    `append` stages rows that supersede the rows with their keys (schemas/keys.py); `replace` stages the complete
+    rows of a table for some videos. `commit` resolves both against the latest revision (see there), so the latest
+    view holds one row per key and no row derived from a row that left; older revisions keep reading as they were.
+
     Shards are staged under `.staging/`, fsynced, named by the sha256 of their bytes, moved into their table
     folders, and only then listed in a new `manifest.json` (replaced atomically, last). A writer killed at any
     point leaves the previous revision intact; its leftovers are removed when the next writer opens.
