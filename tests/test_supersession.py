@@ -229,3 +229,23 @@ def test_a_shard_that_links_outside_the_dataset_is_refused(dataset_dir: Path, tm
         Dataset(dataset_dir).read("shots")
     with pytest.raises(CorruptShard, match="outside the dataset"):
         connect(dataset_dir)
+
+
+def test_replace_where_sets_only_the_rows_it_names(dataset_dir: Path) -> None:
+    """A perception run replaces its stages' rejects of a video and leaves the synthesis stages' rejects alone."""
+    from schemas import RejectRecord
+
+    def reject(stage: str, reason: str, vid: str = A) -> RejectRecord:
+        return RejectRecord(stage, reason, "d", "/x/a.mp4", vid, None, None)
+
+    old = [reject("asr", "no_speech"), reject("tasks", "ambiguous"), reject("asr", "no_speech", B)]
+    write(dataset_dir, {"rejects": old})
+    with DatasetWriter(dataset_dir) as w:
+        with pytest.raises(StoreError, match="outside its where"):
+            w.replace("rejects", [reject("tasks", "x")], [A], where={"stage": ["probe", "asr"]})
+        with pytest.raises(StoreError, match="not a column"):
+            w.replace("rejects", [], [A], where={"nope": ["x"]})
+        w.replace("rejects", [reject("probe", "too_long")], [A], where={"stage": ["probe", "asr"]})
+        assert w.commit() == 2
+    got = {(r.stage, r.reason, r.video_id) for r in rows(dataset_dir, "rejects")}
+    assert got == {("probe", "too_long", A), ("tasks", "ambiguous", A), ("asr", "no_speech", B)}

@@ -30,6 +30,15 @@ class TableChange:
     videos_covered: int = 0  # videos whose rows this revision wrote, replaced or confirmed
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Rows of `videos` (and, with `where`, only those whose column holds one of the values) that a revision sets
+    in full: those it does not stage leave the latest view."""
+
+    videos: frozenset[str]
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
 @dataclass
 class Plan:
     new_rows: dict[int, list[int]] = field(default_factory=dict)  # staged part -> positions of rows to write
@@ -58,10 +67,10 @@ def resolve(
     table: str,
     staged: list[Path],
     live: list[Shard],
-    scope: set[str],
+    scopes: list[Scope],
 ) -> Plan:
-    """Match `staged` shard files of `table` against its `live` shards; `scope` holds the videos whose live rows
-    leave unless a staged row has their key. `con` is a scratch connection (its temporary objects are replaced)."""
+    """Match `staged` shard files of `table` against its `live` shards; live rows within `scopes` leave unless a
+    staged row has their key. `con` is a scratch connection (its temporary objects are replaced)."""
     schema = schema_for(table)
     key = key_of(table)
     cols = schema.names
@@ -83,7 +92,13 @@ def resolve(
         f"CREATE OR REPLACE TEMP TABLE inc_pos AS SELECT _part, _row, {keys}, video_id FROM inc "
         f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY _part DESC, _row DESC) = 1"
     )
-    con.register("_scope", pa.table({"video_id": pa.array(sorted(scope), pa.string())}))
+    in_scope = []
+    for i, scope in enumerate(scopes):
+        con.register(f"_scope{i}", pa.table({"video_id": pa.array(sorted(scope.videos), pa.string())}))
+        terms = [f"c.video_id IN (SELECT video_id FROM _scope{i})"]
+        terms += [f"c.{_q(col)} IN ({', '.join(_s(v) for v in values)})" for col, values in scope.where if values]
+        in_scope.append("(" + " AND ".join(terms) + ")")
+    scope_sql = " OR ".join(in_scope) or "false"
     plan = Plan()
     plan.videos_written = {r[0] for r in con.execute("SELECT DISTINCT video_id FROM inc_pos").fetchall() if r[0]}
     by_path = {str(root / s.file): s.file for s in live}
@@ -113,8 +128,7 @@ def resolve(
         # Live rows of videos in scope that no staged row has the key of: no longer produced, or of a stale parent.
         dropped = (
             f"SELECT c.filename AS f, c.file_row_number AS r, c.video_id AS v FROM cur c "
-            f"SEMI JOIN _scope s ON c.video_id = s.video_id "
-            f"ANTI JOIN inc_pos i ON {key_eq}"
+            f"ANTI JOIN inc_pos i ON {key_eq} WHERE {scope_sql}"
         )
         for f, r, v in con.execute(f"{superseded} UNION ALL {dropped}").fetchall():
             plan.removed.setdefault(by_path[f], set()).add(int(r))

@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
@@ -32,7 +32,7 @@ from schemas.store.manifest import (
     now,
     save_manifest,
 )
-from schemas.store.supersede import TableChange, resolve, staged_rows
+from schemas.store.supersede import Scope, TableChange, resolve, staged_rows
 
 STAGING = ".staging"
 # Tables that hold image bytes get small row groups so scans that skip them stay cheap.
@@ -56,7 +56,7 @@ class DatasetWriter:
         self.root = Path(root)
         self.lock = DatasetLock(self.root, wait=wait)
         self._pending: list[tuple[str, Path, int]] = []
-        self._covered: dict[str, set[str]] = {}  # table -> videos whose rows `replace` sets in this revision
+        self._covered: dict[str, list[Scope]] = {}  # table -> rows `replace` sets in full in this revision
         self.manifest: Manifest | None = None
         self.changes: dict[str, TableChange] = {}  # what the last commit changed, per table
 
@@ -112,16 +112,24 @@ class DatasetWriter:
         self._stage(table, arrow)
         return arrow.num_rows
 
-    def replace(self, table: str, data: pa.Table | list[Any], videos: Iterable[str]) -> int:
+    def replace(
+        self,
+        table: str,
+        data: pa.Table | list[Any],
+        videos: Iterable[str],
+        where: Mapping[str, Iterable[str]] | None = None,
+    ) -> int:
         """Stage the complete rows of `table` for `videos`: after the commit the latest view holds exactly these
         rows for those videos (keys no longer produced disappear; identical rows are kept, not rewritten), and rows
-        of other videos are untouched. `data` may be empty (the videos have no rows now). Calls add up: rows staged
-        for the same videos in several calls of one revision are all kept. Rows without a video (a reject of a file
-        that never became a video) supersede by key only, as with `append`. Returns rows staged.
+        of other videos are untouched. `data` may be empty (the videos have no rows now). With `where` (column ->
+        values), only the rows of those videos whose column holds one of the values are set, e.g. the rejects of
+        some stages: `where={"stage": ["probe", "shots"]}`. Calls add up: rows staged for the same videos in several
+        calls of one revision are all kept. Rows without a video (a reject of a file that never became a video)
+        supersede by key only, as with `append`. Returns rows staged.
         """
         if self.manifest is None:
             raise StoreError("writer is not open")
-        covered = {str(v) for v in videos}
+        covered = frozenset(str(v) for v in videos)
         arrow = self._conform(table, data)
         outside = set(arrow.column("video_id").to_pylist()) - covered - {None}
         if outside:
@@ -129,7 +137,18 @@ class DatasetWriter:
                 f"replace({table!r}) got rows of {len(outside)} video(s) not among the videos it replaces "
                 f"(e.g. {sorted(map(str, outside))[0]!r})"
             )
-        self._covered.setdefault(table, set()).update(covered)
+        filters: list[tuple[str, tuple[str, ...]]] = []
+        for column, values in (where or {}).items():
+            allowed = tuple(sorted({str(v) for v in values}))
+            if column not in arrow.column_names:
+                raise StoreError(f"replace({table!r}, where=...) names {column!r}, which is not a column of {table}")
+            stray = set(arrow.column(column).to_pylist()) - set(allowed)
+            if stray:
+                raise StoreError(
+                    f"replace({table!r}) got rows with {column} = {sorted(map(str, stray))[0]!r}, outside its where="
+                )
+            filters.append((column, allowed))
+        self._covered.setdefault(table, []).append(Scope(covered, tuple(filters)))
         if arrow.num_rows:
             self._stage(table, arrow)
         return arrow.num_rows
@@ -232,11 +251,14 @@ class DatasetWriter:
         with duckdb.connect(":memory:") as con:
             for table in lineage_order():
                 parts = [p for t, p, _ in self._pending if t == table]
-                scope = self._covered.get(table, set()) | derived_stale.get(table, set())
-                if not parts and not scope:
+                scopes = list(self._covered.get(table, []))
+                if derived_stale.get(table):
+                    scopes.append(Scope(frozenset(derived_stale[table])))
+                if not parts and not scopes:
                     continue
-                plan = resolve(con, self.root, table, parts, live[table], scope)
-                change = TableChange(videos_covered=len(self._covered.get(table, set()) | plan.videos_written))
+                plan = resolve(con, self.root, table, parts, live[table], scopes)
+                replaced = {v for sc in self._covered.get(table, []) for v in sc.videos}
+                change = TableChange(videos_covered=len(replaced | plan.videos_written))
                 if plan.new_rows:
                     tmp = staging / f"{table}-{uuid.uuid4().hex}.parquet"
                     change.written = self._write_shard(staged_rows(parts, plan.new_rows), tmp, table)
