@@ -203,3 +203,61 @@ def test_lock_released_after_sigkill(dataset_dir: Path) -> None:
     with DatasetWriter(dataset_dir):
         pass
     assert time.monotonic() - start < 5
+
+
+KILLED_SUPERSEDING_WRITER = textwrap.dedent(
+    """
+    import dataclasses, sys, time
+    import schemas.store.writer as writer_module
+    from schemas.store import DatasetWriter
+    from tests.keyed_records import keyed_records
+
+    root = sys.argv[1]
+    def hang(*args, **kw):
+        # New shards and the survivors of superseded ones are in place; the manifest is not replaced yet.
+        print("BEFORE_MANIFEST", flush=True)
+        time.sleep(60)
+    writer_module.save_manifest = hang
+    recs = keyed_records("a" * 64)
+    with DatasetWriter(root) as w:
+        w.replace("shots", [dataclasses.replace(s, end=s.end + 1) for s in recs["shots"]], ["a" * 64])
+        w.commit()
+    """
+)
+
+
+def test_sigkill_while_superseding_leaves_the_previous_revision_whole(dataset_dir: Path) -> None:
+    import dataclasses
+
+    from schemas.store.integrity import verify_dataset
+    from tests.keyed_records import keyed_records
+
+    recs = keyed_records("a" * 64)
+    with DatasetWriter(dataset_dir) as w:
+        for table, rows in recs.items():
+            w.append(table, rows)
+        w.commit()
+    before = (dataset_dir / "manifest.json").read_bytes()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SUPERSEDING_WRITER, str(dataset_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "BEFORE_MANIFEST"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert (dataset_dir / "manifest.json").read_bytes() == before
+    assert from_arrow("shots", Dataset(dataset_dir).read("shots")) == recs["shots"]
+    assert Dataset(dataset_dir).rows("tasks") == 1 and verify_dataset(dataset_dir).ok
+    # The run again, not killed: one row per shot, its derived rows gone, revision 1 as it was.
+    moved = [dataclasses.replace(s, end=s.end + 1) for s in recs["shots"]]
+    with DatasetWriter(dataset_dir) as w:
+        w.replace("shots", moved, ["a" * 64])
+        assert w.commit() == 2
+    assert from_arrow("shots", Dataset(dataset_dir).read("shots")) == moved
+    assert Dataset(dataset_dir).rows("frames") == 0 and Dataset(dataset_dir, 1).rows("frames") == 1
+    listed = {s.file for s in Dataset(dataset_dir).manifest.shards}
+    assert {p.relative_to(dataset_dir).as_posix() for p in dataset_dir.glob("*/*.parquet")} == listed
+    assert verify_dataset(dataset_dir).ok
