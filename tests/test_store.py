@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -81,7 +82,7 @@ def test_schema_mismatch_is_a_clear_error(dataset_dir: Path) -> None:
         w.append("shots", pa.table({"nope": [1]}))
 
 
-def _hold_lock(root: str, ready: mp.Event, release: mp.Event) -> None:  # type: ignore[valid-type]
+def _hold_lock(root: str, ready: Any, release: Any) -> None:  # multiprocessing Events of a fork context
     with DatasetWriter(root):
         ready.set()
         release.wait(30)
