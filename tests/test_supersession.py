@@ -131,7 +131,14 @@ def test_a_changed_parent_takes_its_unconfirmed_descendants_with_it(dataset_dir:
         w.replace("frames", a["frames"], [A])  # identical: confirmed, not rewritten
         w.replace("evidence", a["evidence"], [A])
         assert w.commit() == 2
-        assert set(w.changes) == {"shots", "tasks", "cot", "sft", "rl", "pairs", "negatives"}
+        changed = {t for t, c in w.changes.items() if c.written or c.removed}
+        assert changed == {"shots", "tasks", "cot", "sft", "rl", "pairs", "negatives"}
+        # Frames and evidence were confirmed for the video: recorded as covered, nothing written or removed.
+        assert (w.changes["frames"].written, w.changes["frames"].removed, w.changes["frames"].videos_covered) == (
+            0,
+            0,
+            1,
+        )
     assert rows(dataset_dir, "shots") == sorted(shots + b["shots"], key=lambda s: s.shot_id)
     assert rows(dataset_dir, "frames") == rows(dataset_dir, "frames", revision=1)
     assert rows(dataset_dir, "evidence") == rows(dataset_dir, "evidence", revision=1)

@@ -274,11 +274,11 @@ class DatasetWriter:
                         tmp = staging / f"{table}-{uuid.uuid4().hex}.parquet"
                         self._write_shard(kept, tmp, table, conform=False)
                         staged.append((table, tmp, kept.num_rows))
-                if change.written or change.removed:
+                if change.written or change.removed or change.videos_covered:  # confirmed tables are recorded too
                     changes[table] = change
                 for child in children_of(table):
                     derived_stale.setdefault(child, set()).update(plan.videos_changed)
-        if not changes:
+        if not any(c.written or c.removed for c in changes.values()):
             for _, tmp, _ in staged:
                 tmp.unlink()
             return self.manifest.revision
