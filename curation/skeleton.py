@@ -223,9 +223,9 @@ def _ocr(task: TaskRecord, view: VideoView) -> list[Line] | None:
     if shot is None or '"' in task.answer:
         return None
     frames = _task_frames(task, view) or _shot_frames(view, shot)
-    keyframes = "keyframe shows" if len(frames) == 1 else "keyframes show"
+    keyframes, verb = ("keyframe", "shows") if len(frames) == 1 else ("keyframes", "show")
     where = f"In shot {_number(view, shot)} {_span(shot)}"
-    return [Line(f'{where}, the {keyframes}{_kf(frames)} the text "{task.answer}".')]
+    return [Line(f'{where}, the {keyframes}{_kf(frames)} {verb} the text "{task.answer}".')]
 
 
 def _numeric(task: TaskRecord, view: VideoView) -> list[Line] | None:
