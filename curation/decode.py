@@ -7,13 +7,16 @@ current frame (a keyframe candidate) asks for it while the frame is current, so 
 
 from __future__ import annotations
 
+import heapq
 import logging
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
@@ -21,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # A stream where more than this share of packets fails to decode is broken, not merely glitchy.
 _MAX_BAD_PACKET_SHARE = 0.25
+# Frames held back to put timestamps attached in decode order back into presentation order.
+_REORDER_DEPTH = 4
 
 
 class DecodeError(Exception):
@@ -56,13 +61,17 @@ def rotate_for_display(img: np.ndarray, rotation: int) -> np.ndarray:
 
 
 class FrameReader:
-    """Iterates a video's frames once, scaled to `width` pixels wide (never upscaled).
+    """Iterates a video's frames once, each with a small BGR detection image (never upscaled).
+
+    `interpolation` "SCENEDETECT" (the default) makes the image as PySceneDetect's command line does (larger side
+    scaled to about `width`, INTER_LINEAR), so its detectors find the same cuts as `scenedetect detect-adaptive`;
+    a swscale name ("AREA", "BILINEAR", ...) scales straight to `width` pixels wide instead.
 
     `fps` is the stream's average rate (an approximation for variable-rate video, used only where a frame rate
     is needed); frame times always come from presentation timestamps.
     """
 
-    def __init__(self, path: str | Path, width: int = 256, interpolation: str = "AREA") -> None:
+    def __init__(self, path: str | Path, width: int = 256, interpolation: str = "SCENEDETECT") -> None:
         self.path = str(path)
         self.width = width
         self.interpolation = interpolation
@@ -99,6 +108,38 @@ class FrameReader:
         last_pts: int | None = None
         step = max(1, round(1 / (self.fps * self.time_base)))  # one frame, in time-base units
         size: tuple[int, int] | None = None
+        # The decoder hands frames over in presentation order, but some containers attach timestamps in decode
+        # order: an MPEG-4 AVI with B-frames gives pts 96, 98, 97, 99 to frames that are 96, 97, 98, 99 (dts and
+        # ffprobe's best-effort timestamps go 96, 97, 98). Frames wait in a short queue and each leaves with the
+        # smallest timestamp that is queued, which puts such a local permutation back in order and changes
+        # nothing where timestamps are right. (Pushing every non-increasing pts a frame later, as before, moved
+        # every later time of such a file by a frame.)
+        waiting: deque[av.VideoFrame] = deque()
+        stamps: list[int] = []
+
+        def release() -> DecodedFrame:
+            nonlocal last_pts, size
+            frame = waiting.popleft()
+            pts: int | None = heapq.heappop(stamps) if stamps else None
+            # Missing or non-increasing timestamps (broken muxers): one nominal frame after the last.
+            if pts is None or (last_pts is not None and pts <= last_pts):
+                pts = (last_pts + step) if last_pts is not None else 0
+            last_pts = pts
+            if size is None:
+                size = self.detection_size(frame.width, frame.height)
+            image = self._detection_image(frame, size)
+            decoded = DecodedFrame(
+                index=self.frames_read,
+                pts=pts,
+                time=float(pts * self.time_base),
+                image=image,
+                rotation=int(frame.rotation or 0) % 360,
+                _source=frame,
+                _reformatter=self._sharp,
+            )
+            self.frames_read += 1
+            return decoded
+
         try:
             for packet in self._container.demux(self.stream):
                 packets += 1
@@ -109,32 +150,44 @@ class FrameReader:
                     self.bad_packets += 1
                     continue
                 for frame in frames:
-                    pts = frame.pts
-                    # Missing or non-increasing timestamps (broken muxers): one nominal frame after the last.
-                    if pts is None or (last_pts is not None and pts <= last_pts):
-                        pts = (last_pts + step) if last_pts is not None else 0
-                    last_pts = pts
-                    if size is None:
-                        size = _small_size(frame.width, frame.height, self.width)
-                    image = self._small.reformat(
-                        frame, width=size[0], height=size[1], format="bgr24", interpolation=self.interpolation
-                    ).to_ndarray()
-                    yield DecodedFrame(
-                        index=self.frames_read,
-                        pts=pts,
-                        time=float(pts * self.time_base),
-                        image=image,
-                        rotation=int(frame.rotation or 0) % 360,
-                        _source=frame,
-                        _reformatter=self._sharp,
-                    )
-                    self.frames_read += 1
+                    stamp = frame.pts if frame.pts is not None else frame.dts
+                    if stamp is not None:
+                        heapq.heappush(stamps, stamp)
+                    waiting.append(frame)
+                    if len(waiting) > _REORDER_DEPTH:
+                        yield release()
+            while waiting:
+                yield release()
         except av.error.FFmpegError as e:
             raise DecodeError(f"decoding {self.path} failed after {self.frames_read} frames: {e}") from e
         if self.frames_read == 0:
             raise DecodeError(f"no video frame of {self.path} decodes")
         if packets and self.bad_packets / packets > _MAX_BAD_PACKET_SHARE:
             raise DecodeError(f"{self.bad_packets} of {packets} video packets of {self.path} are corrupt")
+
+    def detection_size(self, width: int, height: int) -> tuple[int, int]:
+        """The size of the detection image for frames of `width` x `height`."""
+        if self.interpolation != "SCENEDETECT":
+            return _small_size(width, height, self.width)
+        # PySceneDetect's automatic downscale (`compute_downscale_factor`): by the larger side, to about `width`.
+        factor = max(width, height) / self.width
+        if factor <= 1.0:
+            return width, height
+        return max(1, round(width / factor)), max(1, round(height / factor))
+
+    def _detection_image(self, frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
+        if self.interpolation != "SCENEDETECT":
+            return self._small.reformat(
+                frame, width=size[0], height=size[1], format="bgr24", interpolation=self.interpolation
+            ).to_ndarray()
+        # What scenedetect's detectors see: the full frame in BGR (as OpenCV's FFmpeg backend converts it, an
+        # unscaled swscale pass), then cv2.resize with INTER_LINEAR, which samples rather than averages. Frame
+        # differences, and so the adaptive detector's ratios, depend on that: an area-averaged image smooths the
+        # grain and aliasing that scenedetect's cuts are measured on, and moved or added cuts on real footage.
+        full = self._small.reformat(frame, format="bgr24").to_ndarray()
+        if size == (full.shape[1], full.shape[0]):
+            return full
+        return cv2.resize(full, size, interpolation=cv2.INTER_LINEAR)
 
     def frame_duration(self) -> float:
         """Nominal duration of one frame in seconds (for the end time of the last frame)."""

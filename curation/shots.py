@@ -164,7 +164,8 @@ def _scene_detector(cfg: ShotsConfig) -> SceneDetector:
 
 
 def merge_boundaries(raw: list[Boundary], gap: float) -> list[Boundary]:
-    """One boundary per cluster of transitions closer than `gap`; a fade wins over a cut found inside it."""
+    """One boundary per cluster of transitions closer than `gap`; a fade wins over a cut found inside it, a cut
+    over fades that do not span it."""
     merged: list[Boundary] = []
     cluster: list[Boundary] = []
 
@@ -172,13 +173,18 @@ def merge_boundaries(raw: list[Boundary], gap: float) -> list[Boundary]:
         if not cluster:
             return
         fades = [b for b in cluster if b.kind == "fade"]
+        cuts = [b for b in cluster if b.kind == "cut"]
         start = min(b.span_start for b in cluster)
         end = max(b.span_end for b in cluster)
+        # A cut wins over a fade that does not span it: a frame or two of black next to a hard cut (a film
+        # that starts on a black frame) is the threshold detector's business only where nothing else is found.
+        if cuts and not any(f.span_start <= c.time <= f.span_end for f in fades for c in cuts):
+            fades = []
         if fades:
             # Fade out, black, fade in: each part reports its own centre; the boundary is their middle.
             merged.append(Boundary(sum(b.time for b in fades) / len(fades), "fade", start, end))
         else:
-            merged.append(Boundary(cluster[0].time, "cut", start, end))
+            merged.append(Boundary(min(b.time for b in cuts), "cut", start, end))
         cluster.clear()
 
     for b in sorted(raw, key=lambda b: b.span_start):
