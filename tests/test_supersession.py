@@ -173,8 +173,7 @@ def test_info_verify_checks_keys_in_every_revision(dataset_dir: Path, capsys: py
     assert verdict.ok and verdict.shards == len({s["file"] for s in manifest(dataset_dir)["shards"]})
     # A damaged manifest that lists the superseded shard again: two rows for one chain in the latest revision.
     doc = manifest(dataset_dir)
-    for s in doc["shards"]:
-        s["dropped"] = None
+    undrop(dataset_dir, doc)
     (dataset_dir / "manifest.json").write_text(json.dumps(doc))
     assert vidcot(["info", str(dataset_dir), "--verify"]) == 2
     err = capsys.readouterr().err
@@ -187,8 +186,7 @@ def test_a_legacy_duplicate_is_a_note_in_an_old_revision_and_cleaned_by_the_next
     write(dataset_dir, {"cot": [dataclasses.replace(recs["cot"][0], draft="x")]})
     # Make it look like the old store wrote both revisions: nothing superseded, no marks.
     doc = manifest(dataset_dir)
-    for s in doc["shards"]:
-        s["dropped"] = None
+    undrop(dataset_dir, doc)
     for r in doc["revisions"]:
         r["unique_keys"] = False
     (dataset_dir / "manifest.json").write_text(json.dumps(doc))
@@ -204,6 +202,15 @@ def test_a_legacy_duplicate_is_a_note_in_an_old_revision_and_cleaned_by_the_next
 
 def manifest(root: Path) -> dict[str, Any]:
     return json.loads((root / "manifest.json").read_text())
+
+
+def undrop(root: Path, doc: dict[str, Any]) -> None:
+    """List every shard of `doc` as live again, moving those in the history back into their table folders."""
+    for s in doc["shards"]:
+        if s["dropped"] is not None:
+            live = s["file"].removeprefix(".history/")
+            (root / s["file"]).rename(root / live)
+            s["file"], s["dropped"] = live, None
 
 
 @pytest.mark.parametrize("bad", ["../x.parquet", "/etc/passwd", "shots/../../x.parquet", "frames/x.parquet"])

@@ -15,12 +15,15 @@ from schemas.store.errors import DatasetNotFound, SchemaVersionError, StoreError
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "vidcot-dataset"
+# Shards no longer in the latest view live in `.history/TABLE/`, out of the table folders, so that
+# `load_dataset("parquet", data_dir="DS/TABLE")` on the folders as they are reads the latest view and nothing else.
+HISTORY = ".history"
 
 
 @dataclass
 class Shard:
     table: str
-    file: str  # relative to the dataset root, e.g. "shots/3f2a….parquet"
+    file: str  # relative to the dataset root: "shots/3f2a….parquet", or ".history/shots/3f2a….parquet" once dropped
     rows: int
     bytes: int
     sha256: str
@@ -29,6 +32,10 @@ class Shard:
 
     def live_at(self, revision: int) -> bool:
         return self.revision <= revision and (self.dropped is None or self.dropped > revision)
+
+    @property
+    def in_history(self) -> bool:
+        return self.file.startswith(f"{HISTORY}/")
 
 
 @dataclass
@@ -89,10 +96,12 @@ class Manifest:
         if doc.get("format") != FORMAT:
             raise StoreError(f"{where} is not a vidcot manifest")
         version = doc.get("schema_version")
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise StoreError(f"{where} has no valid schema_version ({version!r}); the manifest was edited or damaged")
+        if version > SCHEMA_VERSION:
             raise SchemaVersionError(
-                f"{where} has schema version {version}, newer than this vidcot understands "
-                f"({SCHEMA_VERSION}); upgrade vidcot to read it"
+                f"dataset written by a newer vidcot: {where} has schema version {version}, newer than this vidcot "
+                f"understands ({SCHEMA_VERSION}); upgrade vidcot to read it"
             )
         try:
             shards = [Shard(**s) for s in doc.get("shards", [])]
@@ -104,14 +113,17 @@ class Manifest:
         return cls(schema_version=version, shards=shards, revisions=revisions)
 
 
-# A shard is `TABLE/NAME.parquet` inside the dataset: nothing the manifest names may lead a reader (or a writer's
-# clean-up) outside the dataset folder.
+# A shard is `TABLE/NAME.parquet` inside the dataset, or `.history/TABLE/NAME.parquet` once dropped: nothing the
+# manifest names may lead a reader (or a writer's clean-up) outside the dataset folder.
 _SHARD_FILE = re.compile(r"[A-Za-z0-9_-]+\.parquet")
 
 
 def check_shard_path(shard: Shard, where: Path) -> None:
-    """Raise StoreError unless `shard.file` is `TABLE/NAME.parquet` under the dataset root, for its own table."""
+    """Raise StoreError unless `shard.file` is `TABLE/NAME.parquet` under the dataset root, for its own table, or
+    (for a shard dropped from the latest view) `.history/TABLE/NAME.parquet`."""
     parts = str(shard.file).split("/")
+    if parts[0] == HISTORY and shard.dropped is not None:
+        parts = parts[1:]
     if (
         not isinstance(shard.file, str)
         or len(parts) != 2
@@ -121,8 +133,14 @@ def check_shard_path(shard: Shard, where: Path) -> None:
     ):
         raise StoreError(
             f"{where} names shard {shard.file!r} of table {shard.table!r}, which is not a shard file inside the "
-            "dataset folder (TABLE/NAME.parquet); the manifest was edited or damaged"
+            f"dataset folder (TABLE/NAME.parquet, or {HISTORY}/TABLE/NAME.parquet once dropped); the manifest was "
+            "edited or damaged"
         )
+
+
+def history_file(file: str) -> str:
+    """Where the shard `TABLE/NAME.parquet` lives once it is no longer part of the latest view."""
+    return file if file.startswith(f"{HISTORY}/") else f"{HISTORY}/{file}"
 
 
 def manifest_path(root: Path) -> Path:
@@ -139,6 +157,9 @@ def load_manifest(root: Path) -> Manifest:
 
 
 def save_manifest(root: Path, manifest: Manifest) -> None:
+    """Replace the manifest atomically. It is written in this vidcot's format, so it says this schema version (an
+    older dataset written again may now hold what an older vidcot cannot read, e.g. shards in the history)."""
+    manifest.schema_version = SCHEMA_VERSION
     atomic_write_bytes(manifest_path(root), manifest.to_json())
 
 

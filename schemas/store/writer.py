@@ -22,6 +22,7 @@ from schemas import TABLES, schema_for, to_arrow
 from schemas.keys import children_of, lineage_order
 from schemas.store.atomic import fsync_dir, sha256_file
 from schemas.store.errors import StoreError
+from schemas.store.history import archive, leftovers, release
 from schemas.store.lock import DatasetLock
 from schemas.store.manifest import (
     Manifest,
@@ -48,8 +49,10 @@ class DatasetWriter:
     view holds one row per key and no row derived from a row that left; older revisions keep reading as they were.
 
     Shards are staged under `.staging/`, fsynced, named by the sha256 of their bytes, moved into their table
-    folders, and only then listed in a new `manifest.json` (replaced atomically, last). A writer killed at any
-    point leaves the previous revision intact; its leftovers are removed when the next writer opens.
+    folders, and only then listed in a new `manifest.json` (replaced atomically, last). Shards that leave the latest
+    view are linked into `.history/TABLE/` first and listed there, then unlinked from the table folder
+    (schemas/store/history.py), so a table folder holds the latest view only. A writer killed at any point leaves
+    the previous revision intact; its leftovers are removed when the next writer opens.
     """
 
     def __init__(self, root: Path | str, wait: float = 0.0) -> None:
@@ -84,17 +87,11 @@ class DatasetWriter:
         self.lock.release()
 
     def _remove_leftovers(self) -> None:
-        """Delete shards a killed writer moved into place but never listed, and its staging folder."""
+        """Delete what a killed writer left unlisted (shards moved into place or archived but never listed, shards
+        archived whose old path it did not unlink), and its staging folder. A file the manifest lists is kept."""
         assert self.manifest is not None
-        listed = {s.file for s in self.manifest.shards}
-        for table in TABLES:
-            folder = self.root / table
-            if not folder.is_dir():
-                continue
-            for f in folder.iterdir():
-                rel = f"{table}/{f.name}"
-                if f.suffix == ".parquet" and rel not in listed:
-                    f.unlink()
+        for f in leftovers(self.root, self.manifest):
+            f.unlink()
         shutil.rmtree(self.root / STAGING, ignore_errors=True)
 
     def append(self, table: str, data: pa.Table | list[Any]) -> int:
@@ -207,8 +204,8 @@ class DatasetWriter:
         not, superseded rows and rows that `replace` no longer produces leave the latest view, and so do rows of
         derived tables (schemas/keys.py PARENTS) for every video with a row that left, unless this revision wrote or
         confirmed them (so no row points at a superseded parent). Shards holding rows that leave are replaced by
-        shards of their surviving rows; the old shards stay listed for older revisions. What changed per table is
-        in `changes` afterwards.
+        shards of their surviving rows; the old shards stay listed for older revisions, moved out of the table folder
+        into `.history/TABLE/`. What changed per table is in `changes` afterwards.
         """
         if self.manifest is None:
             raise StoreError("writer is not open")
@@ -303,6 +300,12 @@ class DatasetWriter:
         for shard in self.manifest.shards:
             if shard.file in dropped and shard.dropped is None:
                 shard.dropped = revision
+        # Every shard out of the latest view goes to the history folder (those dropped by a store that left them in
+        # the table folders, too): linked there now, listed there by the new manifest, unlinked here after it.
+        moved = archive(self.root, [s for s in self.manifest.shards if s.dropped is not None])
+        for shard in self.manifest.shards:
+            if shard.dropped is not None:  # a live entry may name the same bytes (rows that came back): it stays
+                shard.file = moved.get(shard.file, shard.file)
         self.manifest.shards.extend(new_shards)
         self.manifest.revisions.append(
             Revision(
@@ -318,6 +321,7 @@ class DatasetWriter:
         )
         save_manifest(self.root, self.manifest)
         self.changes = changes
+        release(self.root, moved, self.manifest)
         return revision
 
 
