@@ -32,7 +32,7 @@ from schemas.synthesis import (
     TaskRecord,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 RECORDS: dict[str, type] = {
     "videos": VideoRecord,
