@@ -86,7 +86,13 @@ class FrameRecord:
 
 @dataclass
 class EvidenceRecord:
-    """What a backend saw in one keyframe."""
+    """What a backend saw in one keyframe: only evidence confident enough to ask about, each item with its score.
+
+    `objects` are the detections kept (score = detector confidence; see curation/evidence/detector.py), `ocr_text`
+    the kept words joined, `ocr_words` those words with their boxes and tesseract confidence (0-1),
+    `ocr_confidence` the lowest of them (0.0 when there is no text, or from a backend that gives none), `faces`
+    the number of `face_boxes` (a face detector's boxes and scores), `people` the kept person boxes.
+    """
 
     video_id: str
     frame_id: str
@@ -102,3 +108,6 @@ class EvidenceRecord:
     motion: float = 0.0
     caption: str | None = None
     provenance: Provenance | None = None
+    ocr_words: list[DetectedObject] = field(default_factory=list)
+    ocr_confidence: float = 0.0
+    face_boxes: list[DetectedObject] = field(default_factory=list)

@@ -15,12 +15,13 @@ import cv2
 import numpy as np
 import pytest
 
-from curation.evidence import EvidenceConfig, EvidenceStage
+from curation.evidence import EvidenceConfig, EvidenceStage, ocr
 from curation.evidence.classic import colour_names
+from curation.evidence.detector import best_per_spot, confident_objects
 from curation.probe import ProbeStage
 from curation.shots import ShotsConfig, ShotsStage
 from curation.stage import Rejected
-from schemas import FrameRecord, VideoRecord
+from schemas import DetectedObject, FrameRecord, VideoRecord
 
 
 def keyframes(path: Path, per_shot: int = 1) -> list[FrameRecord]:
@@ -103,6 +104,7 @@ class _VLM(BaseHTTPRequestHandler):
         url = body["messages"][0]["content"][1]["image_url"]["url"]
         assert url.startswith("data:image/jpeg;base64,")
         img = cv2.imdecode(np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+        assert img is not None
         reply = {"choices": [{"message": {"role": "assistant", "content": f" a {img.shape[1]}x{img.shape[0]} frame "}}]}
         data = json.dumps(reply).encode()
         self.send_response(200)
@@ -166,3 +168,89 @@ def test_local_vlm_needs_a_model_directory(tmp_path: Path) -> None:
     stage = EvidenceStage(EvidenceConfig(backend="vlm-local", local_path=str(tmp_path / "nope")))
     with pytest.raises(ValueError, match="not a model directory"):
         stage.setup()
+
+
+def _obj(
+    label: str, score: float, x1: float = 0.1, y1: float = 0.1, x2: float = 0.5, y2: float = 0.5
+) -> DetectedObject:
+    return DetectedObject(label, score, x1, y1, x2, y2)
+
+
+def test_a_lone_label_needs_its_class_threshold_or_a_second_sighting_in_the_shot() -> None:
+    per_frame = [
+        [_obj("vase", 0.58)],  # alone, below the default threshold: dropped
+        [_obj("car", 0.46), _obj("toilet", 0.44, 0.6, 0.6, 0.9, 0.9)],  # car seen again in frame 2: kept
+        [_obj("car", 0.7), _obj("person", 0.47, 0.6, 0.1, 0.9, 0.9)],  # person clears its class threshold
+        [_obj("car", 0.45)],  # another shot: the car of frame 2 does not vouch for it
+    ]
+    kept = confident_objects(per_frame, ["s0", "s0", "s0", "s1"], 0.7, {"person": 0.45}, 0.4, 0.5)
+    assert [[(o.label, o.score) for o in f] for f in kept] == [
+        [],
+        [("car", 0.46)],
+        [("car", 0.7), ("person", 0.47)],
+        [],
+    ]
+
+
+def test_overlapping_boxes_with_different_labels_keep_the_best() -> None:
+    cat, bird = _obj("cat", 0.6), _obj("bird", 0.42, 0.12, 0.1, 0.5, 0.52)
+    assert best_per_spot([bird, cat], 0.5) == [cat]
+    rider, bike = _obj("person", 0.9, 0.3, 0.0, 0.6, 0.8), _obj("bicycle", 0.8, 0.25, 0.5, 0.7, 1.0)
+    assert best_per_spot([rider, bike], 0.5) == [rider, bike]  # a rider on a bike: two things
+    # Through the stability rule: the bird of frame 1 is gone, so it cannot vouch for the bird of frame 0.
+    kept = confident_objects([[_obj("bird", 0.68)], [cat, bird]], ["s", "s"], 0.7, {}, 0.4, 0.5)
+    assert kept == [[], []]
+
+
+def _word(text: str, conf: float, line: int = 0) -> ocr.Word:
+    return ocr.Word(text, conf, 0, (0, line), (0.0, 0.0, 0.1, 0.1))
+
+
+def test_ocr_words_are_kept_by_confidence_characters_and_dictionary() -> None:
+    words = ocr.dictionary()
+    assert {"frame", "open", "platform"} <= words  # from /usr/share/dict or tesseract's own English dictionary
+    cfg = ocr.OcrConfig()
+
+    def kept(*line: tuple[str, float]) -> str:
+        return " ".join(w.text for w in ocr.keep_words([_word(t, c) for t, c in line], cfg, words))
+
+    assert kept(("Frame", 96), ("=", 94), ("15", 94)) == "Frame = 15"
+    assert kept(("PTS", 96), ("=", 91), ("1.4s", 91)) == "PTS = 1.4s"
+    assert kept(("PLATFORM", 96), ("9", 96)) == "PLATFORM 9"
+    # Reads of texture seen on real keyframes: no anchor word, mixed case, letters and digits mixed, low confidence.
+    assert kept(("if", 70), ("hy", 65)) == ""
+    assert kept(("45°", 40), ("vet", 52), ("es", 30), ("Cc", 61), ("wee", 45)) == ""
+    assert kept(("ar", 85), ("4d", 88)) == ""
+    assert kept(("UN", 90)) == ""
+    assert kept(("4", 95)) == ""  # a lone digit is a speck more often than a number
+    assert kept(("OPEN", 96), ("wEe", 90), ("HOURS", 96), ("=", 90)) == "OPEN HOURS"  # no symbol at a line's end
+    assert not ocr.plausible("l1ght", words) and not ocr.plausible("|", words) and ocr.plausible("12:05", words)
+
+
+def test_text_regions_find_text_and_not_texture() -> None:
+    rng = np.random.default_rng(0)
+    noise = cv2.GaussianBlur(rng.integers(0, 255, (360, 640, 3), dtype=np.uint8), (5, 5), 0)
+    assert ocr.text_regions(noise) == []
+    card = np.full((360, 640, 3), 40, np.uint8)
+    cv2.putText(card, "EXIT 12", (150, 200), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (255, 255, 255), 5)
+    (tw, th), _ = cv2.getTextSize("EXIT 12", cv2.FONT_HERSHEY_SIMPLEX, 2.0, 5)
+    (x, y, w, h), *rest = ocr.text_regions(card)
+    assert not rest and abs(x - 150) <= 10 and abs(y - (200 - th)) <= 10 and abs(w - tw) <= 20
+    assert [[w.label for w in f] for f in ocr.read_text([noise, card])] == [[], ["EXIT", "12"]]
+
+
+def test_classic_reports_confidences_and_models(classic: EvidenceStage, samples_dir: Path) -> None:
+    rows = classic.process(keyframes(samples_dir / "onscreen_text.mp4"))
+    assert not isinstance(rows, Rejected)
+    for r in rows:
+        assert [w.label for w in r.ocr_words] == r.ocr_text.split()
+        assert r.ocr_confidence == min(w.score for w in r.ocr_words) and r.ocr_confidence >= 0.6
+        assert all(0 <= w.x1 < w.x2 <= 1 and 0 <= w.y1 < w.y2 <= 1 for w in r.ocr_words)
+        assert r.faces == len(r.face_boxes) == 0
+    assert any("CenterFace" in m for m in classic.models())
+    assert classic.version >= 2  # cache keys change with the logic
+
+
+def test_unknown_class_in_thresholds_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="evidence.class_thresholds"):
+        EvidenceStage(EvidenceConfig(class_thresholds={"unicorn": 0.5}))

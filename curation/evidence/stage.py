@@ -12,6 +12,7 @@ from pydantic import Field
 from curation.evidence.base import BackendError, EvidenceBackend, brightness, decode_jpeg, motion
 from curation.stage import Rejected, Stage, StageConfig
 from schemas import EvidenceRecord, FrameRecord
+from trainers.vocab import COCO_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,36 @@ class EvidenceConfig(StageConfig):
 
     backend: Literal["classic", "vlm-endpoint", "vlm-local"] = "classic"
     # classic
-    min_score: float = Field(0.4, ge=0, le=1, description="classic: minimum detector score kept")
-    ocr: bool = Field(True, description="classic: run tesseract OCR")
-    face_cascade: str | None = Field(None, description="classic: Haar cascade XML (default: OpenCV's, if shipped)")
+    min_score: float = Field(
+        0.4, ge=0, le=1, description="classic: detector score a label needs to count as seen again within a shot"
+    )
+    object_threshold: float = Field(
+        0.7, ge=0, le=1, description="classic: detector score a label needs to stand on its own (one keyframe)"
+    )
+    # The classes this SSD is strongest on (highest COCO AP) and that real footage is full of: a lone detection of
+    # these is right far more often than a lone "vase" or "cat".
+    class_thresholds: dict[str, float] = Field(
+        default_factory=lambda: {
+            "person": 0.45,
+            "car": 0.5,
+            "bicycle": 0.5,
+            "motorcycle": 0.5,
+            "bus": 0.5,
+            "truck": 0.5,
+        },
+        description="classic: per-class object_threshold (COCO label -> score)",
+    )
+    overlap: float = Field(
+        0.5, gt=0, le=1, description="classic: IoU at which boxes of different labels are one thing (best kept)"
+    )
+    ocr: bool = Field(True, description="classic: read on-screen text (tesseract) where a text detector finds text")
+    ocr_min_conf: float = Field(60.0, ge=0, le=100, description="classic: tesseract word confidence a word needs")
+    ocr_anchor_conf: float = Field(
+        80.0, ge=0, le=100, description="classic: a line is kept only with a dictionary word or number this sure"
+    )
+    faces: bool = Field(True, description="classic: detect faces (CenterFace)")
+    face_threshold: float = Field(0.5, ge=0, le=1, description="classic: CenterFace score a face needs")
+    face_width: int = Field(320, ge=64, description="classic: keyframe width CenterFace runs at (px)")
     threads: int = Field(1, ge=1, description="classic: OpenCV and tesseract threads")
     # vlm-endpoint
     endpoint_url: str = Field("http://127.0.0.1:8000/v1", description="vlm-endpoint: OpenAI-compatible base URL")
@@ -45,8 +73,23 @@ def make_backend(cfg: EvidenceConfig) -> EvidenceBackend:
     """The backend object the config names (not yet set up)."""
     if cfg.backend == "classic":
         from curation.evidence.classic import ClassicBackend
+        from curation.evidence.ocr import OcrConfig
 
-        return ClassicBackend(cfg.min_score, cfg.ocr, cfg.face_cascade, cfg.threads)
+        unknown = sorted(set(cfg.class_thresholds) - set(COCO_LABELS))
+        if unknown:
+            raise ValueError(f"evidence.class_thresholds: not COCO labels: {unknown}")
+        return ClassicBackend(
+            cfg.min_score,
+            cfg.ocr,
+            cfg.threads,
+            object_threshold=cfg.object_threshold,
+            class_thresholds=cfg.class_thresholds,
+            overlap=cfg.overlap,
+            ocr_config=OcrConfig(min_word_conf=cfg.ocr_min_conf, anchor_conf=cfg.ocr_anchor_conf),
+            faces=cfg.faces,
+            face_threshold=cfg.face_threshold,
+            face_width=cfg.face_width,
+        )
     if cfg.backend == "vlm-endpoint":
         from curation.evidence.vlm_endpoint import EndpointBackend
 
@@ -65,7 +108,7 @@ class EvidenceStage(Stage[EvidenceConfig, list[FrameRecord], list[EvidenceRecord
 
     name = "evidence"
     Config = EvidenceConfig
-    version = 1
+    version = 2  # 2: confident evidence only (label stability, per-class thresholds, OCR word checks), CenterFace
     per_video = True
     reads = ("frames",)
     writes = ("evidence",)

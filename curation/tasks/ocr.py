@@ -7,7 +7,7 @@ at least `min_ocr_chars` letters or digits (shorter reads are mostly OCR noise).
 from __future__ import annotations
 
 from curation.tasks.base import TaskGenerator
-from curation.tasks.visible import seen
+from curation.tasks.visible import confident_text, seen
 from schemas import RejectRecord, TaskRecord, VideoView
 from trainers.textview import fmt_time, shot_evidence, spread
 
@@ -34,7 +34,7 @@ class Generator(TaskGenerator):
             if sum(ch.isalnum() for ch in text) < self.config.min_ocr_chars:
                 out.append(self.reject(view, "text_too_short", f"shot {shot.index}: {text!r}", shot.shot_id))
                 continue
-            frames = [e.frame_id for e in evidence if " ".join(e.ocr_text.split()) == text]
+            frames = [e.frame_id for e in evidence if confident_text(e) == text]
             question = (
                 f"What text appears on screen between {fmt_time(shot.start)}s and {fmt_time(shot.end)}s? "
                 "Write it exactly as shown."

@@ -22,6 +22,20 @@ QUESTIONS = {
 }
 
 
+# Tesseract's word confidence (0-1) every word of an on-screen text needs before a question is asked about it.
+MIN_TEXT_CONFIDENCE = 0.6
+
+
+def confident_text(ev: EvidenceRecord) -> str:
+    """The keyframe's on-screen text, whitespace-normalised, if every word of it is read confidently (else "").
+
+    Rows without per-word confidences (backends that give none) are taken as they are.
+    """
+    if ev.ocr_words and min(w.score for w in ev.ocr_words) < MIN_TEXT_CONFIDENCE:
+        return ""
+    return " ".join(ev.ocr_text.split())
+
+
 def seen(evidence: list[EvidenceRecord], kind: str, min_score: float = 0.0) -> Counter[str]:
     """What the keyframes show of one kind, with how many keyframes show it."""
     found: Counter[str] = Counter()
@@ -29,7 +43,7 @@ def seen(evidence: list[EvidenceRecord], kind: str, min_score: float = 0.0) -> C
         if kind == "object":
             found.update({o.label.lower() for o in ev.objects if o.score >= min_score})
         elif kind == "text":
-            text = " ".join(ev.ocr_text.split())
+            text = confident_text(ev)
             if text:
                 found[text] += 1
         else:

