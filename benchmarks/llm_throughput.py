@@ -1,9 +1,11 @@
-"""Embedded LLM throughput: generated tokens/s for N prompts batched vs one at a time, in the same run.
+"""Embedded LLM throughput side by side in one run: CTranslate2 int8 and transformers fp32, each one prompt at a
+time vs batched, on the same prompts; and K samples per prompt drawn from one prompt encoding vs K requests.
 
-    .venv/bin/python benchmarks/llm_throughput.py [--prompts 8] [--max-new-tokens 32] [--threads 1]
+    .venv/bin/python benchmarks/llm_throughput.py [--prompts 8] [--max-new-tokens 32] [--threads 1] [--k 4]
 
-Prints one JSON object. Greedy decoding, so both modes produce the same text and the comparison is fair; the
-prompts are drafting-style (a short text view and a question), as the draft stage sends them.
+Prints one JSON object. Greedy decoding for the one-at-a-time/batched comparison, so both modes produce the same
+text and the comparison is fair; the prompts are drafting-style (a short text view and a question), as the draft
+stage sends them. Goal: batched ≥ 3× one at a time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from curation.llm.base import GenRequest  # noqa: E402
+from curation.llm.base import GenRequest, LLMBackend  # noqa: E402
+from curation.llm.ct2_backend import CT2Backend  # noqa: E402
 from curation.llm.transformers_backend import TransformersBackend  # noqa: E402
 from schemas import Message  # noqa: E402
 
@@ -35,13 +38,38 @@ def prompts(n: int) -> list[str]:
     return out
 
 
-def run(backend: TransformersBackend, reqs: list[GenRequest], batched: bool) -> dict[str, float]:
-    t0 = time.perf_counter()
-    results = backend.generate(reqs) if batched else [backend.generate([r])[0] for r in reqs]
-    wall = time.perf_counter() - t0
+def _stats(wall: float, results: list, texts: list[str] | None = None) -> dict[str, float]:
     tokens = sum(r.tokens for r in results)
     return {"wall_s": round(wall, 3), "tokens": tokens, "tokens_per_s": round(tokens / wall, 2),
-            "errors": sum(not r.ok for r in results)}
+            "errors": sum(not r.ok for r in results)}  # fmt: skip
+
+
+def run(backend: LLMBackend, reqs: list[GenRequest], batched: bool) -> tuple[dict[str, float], list[str]]:
+    t0 = time.perf_counter()
+    results = backend.generate(reqs) if batched else [backend.generate([r])[0] for r in reqs]
+    return _stats(time.perf_counter() - t0, results), [r.text for r in results]
+
+
+def run_samples(backend: LLMBackend, reqs: list[GenRequest], k: int, shared: bool) -> dict[str, float]:
+    """K sampled replies per prompt: `sample` (one prompt encoding, K hypotheses) or K separate requests."""
+    t0 = time.perf_counter()
+    # the generic path (LLMBackend.sample) sends k requests per prompt
+    grouped = backend.sample(reqs, k) if shared else LLMBackend.sample(backend, reqs, k)
+    results = [r for rs in grouped for r in rs]
+    return _stats(time.perf_counter() - t0, results)
+
+
+def compare(backend: LLMBackend, reqs: list[GenRequest]) -> dict[str, object]:
+    backend.generate(reqs[:1])  # warm-up: first call pays one-off allocation costs
+    single, single_text = run(backend, reqs, batched=False)
+    batched, batched_text = run(backend, reqs, batched=True)
+    return {
+        "model": backend.model_id,
+        "one_at_a_time": single,
+        "batched": batched,
+        "speedup": round(batched["tokens_per_s"] / max(single["tokens_per_s"], 1e-9), 2),
+        "same_text_batched_vs_single": sum(a == b for a, b in zip(single_text, batched_text, strict=True)),
+    }
 
 
 def main() -> None:
@@ -49,27 +77,41 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=8)
     ap.add_argument("--max-new-tokens", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--k", type=int, default=4, help="samples per prompt for the shared-prompt comparison")
     args = ap.parse_args()
-    t0 = time.perf_counter()
-    backend = TransformersBackend(batch_size=args.prompts, torch_threads=args.threads)
-    load_s = time.perf_counter() - t0
     reqs = [GenRequest([Message("user", p)], max_new_tokens=args.max_new_tokens) for p in prompts(args.prompts)]
-    backend.generate(reqs[:1])  # warm-up: first call pays one-off allocation costs
-    single = run(backend, reqs, batched=False)
-    batched = run(backend, reqs, batched=True)
-    print(json.dumps({
-        "model": backend.model_id,
-        "prompts": args.prompts,
-        "max_new_tokens": args.max_new_tokens,
-        "torch_threads": args.threads,
-        "cpu_count": os.cpu_count(),
-        "load_avg": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    sampled = [GenRequest(r.messages, args.max_new_tokens, temperature=0.8, seed=0) for r in reqs[:2]]
+    out: dict[str, object] = {
+        "prompts": args.prompts, "max_new_tokens": args.max_new_tokens, "threads": args.threads,
+        "cpu_count": os.cpu_count(), "load_avg_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "machine": platform.processor() or platform.machine(),
-        "load_s": round(load_s, 2),
-        "one_at_a_time": single,
-        "batched": batched,
-        "speedup": round(batched["tokens_per_s"] / max(single["tokens_per_s"], 1e-9), 2),
-    }, indent=2))
+    }  # fmt: skip
+    backends: dict[str, LLMBackend] = {}
+    for name, make in (
+        ("ctranslate2", lambda: CT2Backend(batch_size=args.prompts, intra_threads=args.threads)),
+        ("transformers", lambda: TransformersBackend(batch_size=args.prompts, torch_threads=args.threads)),
+    ):
+        t0 = time.perf_counter()
+        backends[name] = make()
+        load_s = time.perf_counter() - t0
+        out[name] = {"load_s": round(load_s, 2), **compare(backends[name], reqs)}
+    ct2, hf = out["ctranslate2"], out["transformers"]
+    assert isinstance(ct2, dict) and isinstance(hf, dict)
+    out["ct2_vs_transformers_one_at_a_time"] = round(
+        ct2["one_at_a_time"]["tokens_per_s"] / max(hf["one_at_a_time"]["tokens_per_s"], 1e-9), 2
+    )
+    out["ct2_vs_transformers_batched"] = round(
+        ct2["batched"]["tokens_per_s"] / max(hf["batched"]["tokens_per_s"], 1e-9), 2
+    )
+    # pass@K-style sampling: K replies per prompt, from one prompt encoding vs K requests (same backend)
+    one = run_samples(backends["ctranslate2"], sampled, args.k, shared=True)
+    many = run_samples(backends["ctranslate2"], sampled, args.k, shared=False)
+    out["ct2_k_samples"] = {"k": args.k, "prompts": len(sampled), "shared_prompt": one, "k_requests": many,
+                            "speedup": round(one["tokens_per_s"] / max(many["tokens_per_s"], 1e-9), 2)}  # fmt: skip
+    out["load_avg_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    for b in backends.values():
+        b.close()
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

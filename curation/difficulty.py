@@ -1,9 +1,23 @@
 """Difficulty of RL items from a policy model's pass rate, and which items the RL pool keeps.
 
-Each task is put to the policy K times (sampled, seeds `seed`..`seed+K-1`, assistant turn prefilled with `<think>`
-so small models keep the tag layout). A sample is correct when `trainers.rewards.answer_score` of its answer reaches
-`correct_score`. With c correct of n answered samples, pass@k is the unbiased estimate 1 − C(n−c, k) / C(n, k)
-(k = `pass_k`, 1 by default: the plain pass rate) and **difficulty = 1 − pass@k**.
+Each task is put to the policy up to K times (sampled at `temperature`). A sample is correct when
+`trainers.rewards.answer_score` of its answer reaches `correct_score`. With c correct of n answered samples, pass@k
+is the unbiased estimate 1 − C(n−c, k) / C(n, k) (k = `pass_k`, 1 by default: the plain pass rate) and
+**difficulty = 1 − pass@k**.
+
+Which policy answers, and how (`prime`): a pass rate means something only if the policy answers in the expected
+format. The embedded SmolLM2-135M rarely closes `<think>` on its own, so with it (`prime: auto`, no `policy.model`)
+the assistant turn is prefilled with an empty think block and `<answer>` (`prime: answer`): the policy writes the
+answer alone, stopped at `</answer>`, which also makes a sample a few tokens instead of a whole chain. A policy
+given by path (`policy.model`, e.g. the recipe's SFT model) is prefilled with `<think>` only (`prime: think`) and
+reasons first. Each estimate names its policy and prime (`Difficulty.policy`); the pools stage puts it in the RL
+rows' provenance, so the card's provenance table says which policy the difficulties come from.
+
+Cheap: the K samples of a task come from one prompt encoding (`LLMBackend.sample`; CTranslate2 draws them as K
+hypotheses), tasks are batched together, and sampling stops early (`early_stop`) once a task's bucket cannot change:
+the buckets are what the keep rule decides on (all correct, mixed, all wrong), so a task with one correct and one
+wrong answer after the first round is mixed whatever the rest would say, and its difficulty is the estimate from
+the samples drawn. Tasks still all-correct or all-wrong get the remaining samples.
 
 Items the policy always solves give GRPO no signal (every reward in the group is equal), nor do items it always
 fails. Dropping both is the usual recipe, but a tiny policy such as the embedded SmolLM2-135M fails nearly every
@@ -18,13 +32,13 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from pydantic import Field
 
 from curation.collection import Batches, Collection, StageRows
-from curation.llm.base import GenRequest, LLMBackend
+from curation.llm.base import GenRequest, GenResult, LLMBackend
 from curation.llm.identity import llm_identity
 from curation.stage import Rejected, Stage, StageConfig
 from schemas import TaskRecord, VideoView
@@ -38,10 +52,18 @@ UNKNOWN = 0.5
 class DifficultyConfig(StageConfig):
     """K samples per item, how they are drawn and scored, and which items the RL pool drops."""
 
-    k: int = Field(4, ge=1, description="samples per item")
+    k: int = Field(4, ge=1, description="samples per item (at most; see early_stop)")
     pass_k: int = Field(1, ge=1, description="the k of pass@k (at most k)")
     temperature: float = Field(0.8, ge=0.0)
-    max_new_tokens: int = Field(192, ge=1)
+    max_new_tokens: int = Field(192, ge=1, description="per sample with prime 'think'")
+    answer_tokens: int = Field(24, ge=1, description="per sample with prime 'answer' (the answer alone)")
+    prime: Literal["auto", "answer", "think"] = Field(
+        "auto",
+        description="how the assistant turn starts: 'answer' (empty think, then <answer>), 'think' "
+        "(<think>), 'auto' ('think' when policy.model is set, else 'answer')",
+    )
+    early_stop: bool = Field(True, description="stop sampling a task once its bucket cannot change")
+    first_round: int | None = Field(None, ge=1, description="samples per task before early stopping (k/2 rounded up)")
     seed: int = 0
     correct_score: float = Field(1.0, ge=0.0, le=1.0, description="answer_score that counts as correct")
     answer: AnswerConfig = Field(default_factory=AnswerConfig, description="set by the top-level `answer` section")
@@ -59,6 +81,7 @@ class Difficulty:
     correct: int
     errors: int
     difficulty: float
+    policy: str = ""  # the model and prime that answered, e.g. "SmolLM2-… via ctranslate2 4.8.5 int8; prime=answer"
 
 
 @dataclass
@@ -67,6 +90,31 @@ class Estimates:
 
     difficulties: list[Difficulty]
     keep: Callable[[Difficulty], Rejected | None]
+
+
+PREFILLS = {"answer": "<think>\n</think>\n<answer>", "think": "<think>"}
+STOP = "</answer>"
+
+
+def bucket(correct: int, answered: int) -> str:
+    """What the keep rule decides on: `all_correct`, `all_wrong`, `mixed`, or `unknown` (nothing answered)."""
+    if answered == 0:
+        return "unknown"
+    if correct == answered:
+        return "all_correct"
+    return "all_wrong" if correct == 0 else "mixed"
+
+
+def settled(correct: int, answered: int) -> bool:
+    """True when no further sample can change the bucket: a correct and a wrong answer make it `mixed` for good."""
+    return 0 < correct < answered
+
+
+def resolve_prime(prime: str, policy_model: str | None) -> str:
+    """`auto` → `think` for a policy given by path (e.g. an SFT model), `answer` for the embedded one."""
+    if prime != "auto":
+        return prime
+    return "think" if policy_model else "answer"
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -84,18 +132,20 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
 
     name = "difficulty"
     Config = DifficultyConfig
-    version = 1
+    version = 2
     reads = ("tasks",)
     needs = ("tasks",)
     uses = ("policy",)  # the run's policy model, whose pass@K this is
 
     @classmethod
     def identity(cls, config: StageConfig, run: Any) -> list[str]:
-        return [llm_identity(run.policy)]
+        assert isinstance(config, DifficultyConfig)
+        return [llm_identity(run.policy), f"prime={resolve_prime(config.prime, run.policy.model)}"]
 
     @classmethod
     def build(cls, collection: Collection) -> DifficultyStage:
-        return cls(collection.llm(collection.config.policy), collection.config.difficulty)
+        policy = collection.config.policy
+        return cls(collection.llm(policy), collection.config.difficulty, policy_model=policy.model)
 
     def run(self, collection: Collection, batches: Batches) -> StageRows:
         """pass@K of every task, cached per task (the policy's K samples are a run's most expensive LLM work).
@@ -107,50 +157,68 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
             return self.estimate(batch, collection.views)
 
         keys = [t.task_id for t in tasks]
-        found = batches.map(keys, tasks, estimate, Difficulty, size=max(1, batches.size // self.config.k))
+        # Batches of tasks, not of samples: K samples of a task share one prompt encoding.
+        found = batches.map(keys, tasks, estimate, Difficulty, size=max(1, batches.size))
         return StageRows(extra=Estimates(found, self.keep))
 
-    def __init__(self, backend: LLMBackend, config: DifficultyConfig | None = None) -> None:
+    def __init__(
+        self, backend: LLMBackend, config: DifficultyConfig | None = None, policy_model: str | None = None
+    ) -> None:
         super().__init__(config)
         self.backend = backend
+        self.prime = resolve_prime(self.config.prime, policy_model)
+        #: which policy made the difficulties, and how it was primed (in every Difficulty and the RL provenance)
+        self.policy = f"{getattr(backend, 'model_id', 'unknown')}; prime={self.prime}"
 
     def models(self) -> list[str]:
-        return [getattr(self.backend, "model_id", "unknown")]
+        return [self.policy]
 
     def estimate(self, tasks: list[TaskRecord], views: dict[str, VideoView]) -> list[Difficulty]:
-        """One `Difficulty` per task, in order; all K×len(tasks) requests go to the backend as one batch."""
+        """One `Difficulty` per task, in order. Round one draws `first_round` samples of every task in one batch;
+        round two draws the rest for the tasks whose bucket is not settled (all of them when `early_stop` is off)."""
         cfg = self.config
-        requests = []
-        for task in tasks:
-            messages = task_messages(task, views[task.video_id], subtitles=cfg.subtitles)
-            requests += [
-                GenRequest(messages, cfg.max_new_tokens, cfg.temperature, cfg.seed + i, prefill="<think>")
-                for i in range(cfg.k)
-            ]
-        results = self.backend.generate(requests) if requests else []
-        failed = Counter(r.error for r in results if r.error is not None)
-        if failed:
-            log.info("difficulty: %d of %d policy samples failed (%s)", sum(failed.values()), len(results),
-                        ", ".join(f"{k} ×{v}" for k, v in failed.most_common()))  # fmt: skip
+        prefill = PREFILLS[self.prime]
+        max_new = cfg.answer_tokens if self.prime == "answer" else cfg.max_new_tokens
+        requests = [
+            GenRequest(task_messages(t, views[t.video_id], subtitles=cfg.subtitles), max_new, cfg.temperature,
+                       cfg.seed, prefill=prefill, stop=[STOP])
+            for t in tasks
+        ]  # fmt: skip
+        first = min(cfg.k, cfg.first_round or math.ceil(cfg.k / 2)) if cfg.early_stop else cfg.k
+        samples: list[list[GenResult]] = self.backend.sample(requests, first) if requests else []
+        scores = [[self._correct(t, r) for r in rs if r.error is None] for t, rs in zip(tasks, samples, strict=True)]
+        more = [i for i, sc in enumerate(scores) if not settled(sum(sc), len(sc))] if first < cfg.k else []
+        if more:
+            # the later samples continue the seeds of the first ones (seed + first + j)
+            again = [replace(requests[i], seed=cfg.seed + first) for i in more]
+            for i, rs in zip(more, self.backend.sample(again, cfg.k - first), strict=True):
+                samples[i] = samples[i] + rs
+                scores[i] += [self._correct(tasks[i], r) for r in rs if r.error is None]
+        failed = Counter(r.error for rs in samples for r in rs if r.error is not None)
+        drawn = sum(len(rs) for rs in samples)
+        log.info("difficulty: %d tasks, %d samples (%d without early stopping)%s", len(tasks), drawn,
+                 len(tasks) * cfg.k, "; failed: " + ", ".join(f"{k} ×{v}" for k, v in failed.most_common())
+                 if failed else "")  # fmt: skip
         out = []
-        for n, task in enumerate(tasks):
-            mine = results[n * cfg.k : (n + 1) * cfg.k]
-            answered = [r for r in mine if r.error is None]
-            correct = sum(
-                answer_score(
-                    parse_completion("<think>" + r.text).answer,
-                    task.answer,
-                    task.problem_type,
-                    task.options,
-                    cfg.answer,
-                )
-                >= cfg.correct_score - 1e-9
-                for r in answered
-            )
+        for task, rs, sc in zip(tasks, samples, scores, strict=True):
+            correct = sum(sc)
             # No answered sample says nothing about the item: it keeps the neutral RlRecord default.
-            value = 1.0 - pass_at_k(len(answered), correct, cfg.pass_k) if answered else UNKNOWN
-            out.append(Difficulty(task.task_id, len(answered), correct, len(mine) - len(answered), value))
+            value = 1.0 - pass_at_k(len(sc), correct, cfg.pass_k) if sc else UNKNOWN
+            out.append(Difficulty(task.task_id, len(sc), correct, len(rs) - len(sc), value, self.policy))
         return out
+
+    def _correct(self, task: TaskRecord, r: GenResult) -> bool:
+        """Whether one sample's answer scores `correct_score`. With prime `think` the completion (the prefill and
+        the cut `</answer>` put back) must hold one answer block; with prime `answer` the answer is the text of the
+        last `<answer>` opened (the prefill's, unless the policy wrote a block of its own)."""
+        completion = PREFILLS[self.prime] + r.text + (STOP if STOP not in r.text else "")
+        if self.prime == "think":
+            answer = parse_completion(completion).answer
+        else:
+            answer = completion.rsplit("<answer>", 1)[1].split(STOP, 1)[0].strip()
+        cfg = self.config
+        score = answer_score(answer, task.answer, task.problem_type, task.options, cfg.answer)
+        return score >= cfg.correct_score - 1e-9
 
     def keep(self, d: Difficulty) -> Rejected | None:
         """None when the item goes into the RL pool, else why not (`all_correct`, `all_wrong`).

@@ -144,6 +144,8 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
             neg_ids[n.anchor_id].append(n.negative_id)
         diff = {d.task_id: d for d in difficulties}
         prov = self.provenance(task_prompt_hash())
+        # which policy's pass@K the difficulty column is (the card's provenance table shows it)
+        prov.models = [*prov.models, *sorted({f"difficulty policy: {d.policy}" for d in diff.values() if d.policy})]
         rows, rejects = [], []
         for task in tasks:
             view = views.get(task.video_id)

@@ -44,7 +44,7 @@ def curated(tmp_path_factory) -> dict:
     verified = verify.process_batch([(c, next(t for t in tasks if t.task_id == c.task_id)) for c in cots])
     negatives = NegativesStage(NegativesConfig(transcripts=False)).mine(views, tasks, verified)
     policy = ScriptedBackend(["A", "A", "B", None])  # right on "A" multiple-choice items only
-    difficulty = DifficultyStage(policy, DifficultyConfig(k=4))
+    difficulty = DifficultyStage(policy, DifficultyConfig(k=4, prime="think", early_stop=False))  # all 4, one call
     diffs = difficulty.estimate(tasks, by_id)
     pools = PoolsStage(PoolsConfig(keep_prompt_answerable=True))  # every task gets rows (default: tests/test_skeleton)
     sft = pools.sft(tasks, verified, by_id)

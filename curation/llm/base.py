@@ -8,7 +8,7 @@ on and the caller turns the error into a `rejects` row.
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from schemas import Message
 
@@ -71,6 +71,13 @@ class LLMBackend(abc.ABC):
     @abc.abstractmethod
     def generate(self, requests: list[GenRequest]) -> list[GenResult]:
         """One result per request, in the same order. Never raises for a single failed request."""
+
+    def sample(self, requests: list[GenRequest], k: int) -> list[list[GenResult]]:
+        """k samples per request (seeds seed..seed+k-1), as k lists in request order. Backends that can draw
+        them from one prompt encoding (CTranslate2's `num_hypotheses`) override this."""
+        flat = [replace(r, seed=(r.seed or 0) + j) for r in requests for j in range(k)]
+        out = self.generate(flat) if flat else []
+        return [out[i * k : (i + 1) * k] for i in range(len(requests))]
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to release
         """Release resources (threads, connections). Calling it twice is harmless."""

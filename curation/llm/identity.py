@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from curation.llm.factory import LLMConfig
 from curation.stage import digest
-from trainers.embedded import MODEL_ID
+from trainers.embedded import MODEL_ID, ct2_model_id
 
 
 def llm_identity(config: LLMConfig) -> str:
-    """The embedded model's id (with its package version) or the configured model name."""
-    if config.backend == "embedded":
+    """The embedded model's id (with its package version, and the runtime: int8 CTranslate2 writes other text than
+    fp32 transformers) or the configured model name."""
+    if config.backend == "embedded" or (config.backend == "ctranslate2" and not config.model):
+        return ct2_model_id(MODEL_ID)
+    if config.backend == "transformers" and not config.model:
         return MODEL_ID
+    if config.backend == "ctranslate2":
+        return ct2_model_id(str(config.model))
     return f"{config.backend}:{config.model}"
 
 

@@ -1,0 +1,187 @@
+"""CTranslate2 as the embedded model's runtime: the conversion is made once and reused (atomically), the factory
+picks it for `embedded`, and both local backends keep the same output contract on the same prompts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from curation.llm import ct2_backend, transformers_backend
+from curation.llm.base import GenRequest, LLMBackend
+from curation.llm.factory import LLMConfig, backend_from_config
+from curation.llm.identity import llm_identity
+from schemas import Message
+from trainers import embedded
+
+
+def ask(text: str, **kw: Any) -> GenRequest:
+    return GenRequest(messages=[Message("user", text)], **kw)
+
+
+class FakeConverter:
+    """Stands in for `ctranslate2.converters.TransformersConverter`: writes model.bin (or fails half-way)."""
+
+    calls: list[tuple[str, str]] = []
+    fail = False
+
+    def __init__(self, model: str, copy_files: list[str] | None = None, **_: Any) -> None:
+        self.model, self.copy_files = model, copy_files or []
+
+    def convert(self, output_dir: str, quantization: str = "", force: bool = False) -> str:
+        FakeConverter.calls.append((self.model, quantization))
+        out = Path(output_dir)
+        out.mkdir(parents=True)
+        (out / "config.json").write_text("{}")
+        if FakeConverter.fail:
+            raise RuntimeError("converter died")
+        (out / "model.bin").write_bytes(b"weights")
+        for f in self.copy_files:
+            (out / f).write_bytes((Path(self.model) / f).read_bytes())
+        return output_dir
+
+
+@pytest.fixture
+def fake_converter(monkeypatch: pytest.MonkeyPatch) -> type[FakeConverter]:
+    import ctranslate2.converters
+
+    FakeConverter.calls, FakeConverter.fail = [], False
+    monkeypatch.setattr(ctranslate2.converters, "TransformersConverter", FakeConverter)
+    return FakeConverter
+
+
+def hf_dir(root: Path) -> Path:
+    d = root / "hf-model"
+    d.mkdir()
+    (d / "config.json").write_text("{}")
+    (d / "tokenizer.json").write_text("{}")
+    (d / "model.safetensors").write_bytes(b"w")
+    return d
+
+
+def test_conversion_is_made_once_and_reused(tmp_path, fake_converter):
+    src, target = hf_dir(tmp_path), tmp_path / "out-int8"
+    assert embedded.convert_ct2(src, target) == target
+    assert embedded.convert_ct2(src, target) == target
+    assert fake_converter.calls == [(str(src), "int8")]  # the second call found model.bin and converted nothing
+    assert (target / "tokenizer.json").is_file()  # tokenizer files travel with the weights
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp dir left
+
+
+def test_a_failed_conversion_leaves_nothing_and_the_next_one_succeeds(tmp_path, fake_converter):
+    src, target = hf_dir(tmp_path), tmp_path / "out-int8"
+    fake_converter.fail = True
+    with pytest.raises(RuntimeError, match="converter died"):
+        embedded.convert_ct2(src, target)
+    assert not target.exists() and [p.name for p in tmp_path.iterdir()] == ["hf-model"]
+    fake_converter.fail = False
+    assert (embedded.convert_ct2(src, target) / "model.bin").is_file()
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        embedded.convert_ct2(tmp_path / "nothing", tmp_path / "x")
+
+
+def test_any_hf_model_by_path_converts_into_the_cache_once_per_version(tmp_path, monkeypatch, fake_converter):
+    monkeypatch.setenv("VIDCOT_CACHE", str(tmp_path / "cache"))
+    src = hf_dir(tmp_path)
+    first = embedded.ct2_dir_for(src)
+    assert first.parent == tmp_path / "cache" / "models" / "ct2" and first == embedded.ct2_dir_for(src)
+    assert len(fake_converter.calls) == 1
+    os.utime(src / "model.safetensors", ns=(1, 1))  # new weights: a new conversion
+    assert embedded.ct2_dir_for(src) != first and len(fake_converter.calls) == 2
+    assert embedded.ct2_dir_for(first) == first  # a CTranslate2 directory is used as it is
+
+
+def test_factory_embedded_is_ctranslate2_and_transformers_stays_selectable(monkeypatch):
+    made: list[tuple[str, Any, dict[str, Any]]] = []
+
+    def recorder(name: str) -> Any:
+        def init(self: Any, model_path: Any = None, **kw: Any) -> None:
+            made.append((name, model_path, kw))
+
+        return init
+
+    monkeypatch.setattr(ct2_backend.CT2Backend, "__init__", recorder("ct2"))
+    monkeypatch.setattr(transformers_backend.TransformersBackend, "__init__", recorder("transformers"))
+    backend_from_config(LLMConfig(intra_threads=2))
+    backend_from_config(LLMConfig(backend="transformers"))
+    backend_from_config(LLMConfig(backend="transformers", model="/m/sft"))
+    backend_from_config(LLMConfig(backend="ctranslate2", model="/m/sft"))
+    assert [(n, p) for n, p, _ in made] == [("ct2", None), ("transformers", None), ("transformers", "/m/sft"),
+                                            ("ct2", "/m/sft")]  # fmt: skip
+    assert made[0][2]["intra_threads"] == 2
+    # the runtime is part of the model's identity (int8 CTranslate2 writes other text than fp32 transformers)
+    assert "ctranslate2" in llm_identity(LLMConfig()) and "int8" in llm_identity(LLMConfig())
+    assert llm_identity(LLMConfig(backend="transformers")) == embedded.MODEL_ID
+    assert LLMConfig(intra_threads=4).model_dump(exclude={"intra_threads"}) == LLMConfig().model_dump(
+        exclude={"intra_threads"}
+    )
+    assert "intra_threads" in LLMConfig.execution_only
+
+
+# ---- the real embedded model on both runtimes ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_embedded_conversion_is_real_and_reused(tmp_path, monkeypatch):
+    real = embedded.embedded_model_dir()
+    monkeypatch.setenv("VIDCOT_CACHE", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / real.name).symlink_to(real)
+    out = embedded.embedded_ct2_dir()
+    assert out == tmp_path / "models" / f"{real.name}-ct2-int8"
+    assert {"model.bin", "config.json", "tokenizer.json"} <= {p.name for p in out.iterdir()}
+    stamp = (out / "model.bin").stat().st_mtime_ns
+    import ctranslate2.converters
+
+    monkeypatch.setattr(ctranslate2.converters, "TransformersConverter", None)  # a second conversion would fail
+    assert embedded.embedded_ct2_dir() == out and (out / "model.bin").stat().st_mtime_ns == stamp
+
+
+@pytest.fixture(scope="module")
+def backends():
+    made = {
+        "ctranslate2": ct2_backend.CT2Backend(batch_size=4, intra_threads=1),
+        "transformers": transformers_backend.TransformersBackend(batch_size=4, torch_threads=1),
+    }
+    yield made
+    for b in made.values():
+        b.close()
+
+
+QUESTIONS = ["What colour is the sky?", "Name a fruit.", "What is 2 + 3?", "Say hello to Ana.", "Name a dog breed."]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ctranslate2", "transformers"])
+def test_both_backends_keep_the_output_contract_on_the_same_prompts(backends, name):
+    backend: LLMBackend = backends[name]
+    assert ("ctranslate2" in backend.model_id and "int8" in backend.model_id) == (name == "ctranslate2")
+    reqs = [ask(q, max_new_tokens=8) for q in QUESTIONS]
+    batched = backend.generate(reqs)  # 5 requests with batch_size 4
+    assert len(batched) == len(QUESTIONS)
+    for r in batched:
+        assert r.ok and r.text.strip() and 1 <= r.tokens <= 8 and r.finish_reason in ("stop", "length")
+    assert [r.text for r in backend.generate(reqs)] == [r.text for r in batched]  # greedy: deterministic
+    old = backend.max_input_tokens  # type: ignore[attr-defined]
+    backend.max_input_tokens = 150  # type: ignore[attr-defined]
+    try:
+        think, too_long, counted = backend.generate(
+            [
+                ask("Is the sky blue?", max_new_tokens=6, prefill="<think>", stop=["</think>"]),
+                ask("word " * 200, max_new_tokens=6),
+                ask("Count from 1 to 30, separated by commas.", max_new_tokens=24, stop=[","]),
+            ]
+        )
+    finally:
+        backend.max_input_tokens = old  # type: ignore[attr-defined]
+    assert think.ok and "<think>" not in think.text and "</think>" not in think.text
+    assert too_long.error == "prompt_too_long" and too_long.text == "" and too_long.finish_reason == "error"
+    # the stop string ends the row (and is cut): the reply is the text before the first comma
+    assert counted.ok and "," not in counted.text and counted.finish_reason == "stop"
+    if name == "ctranslate2":
+        assert counted.tokens < 24  # the row stopped at the comma while its batch went on
+    samples = backend.sample([ask("Name a colour.", max_new_tokens=6, temperature=0.9, seed=1)] * 2, 3)
+    assert [len(s) for s in samples] == [3, 3]
+    assert all(r.ok and 1 <= r.tokens <= 6 for s in samples for r in s)
