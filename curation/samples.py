@@ -435,3 +435,25 @@ def load_sidecar(media: Path) -> Sidecar:
     for key in ("fades", "speech", "onscreen_text"):
         doc[key] = [Span(**s) for s in doc[key]]
     return Sidecar(**doc)
+
+
+# Speech that switches language (for per-window language ID); not one of the default samples.
+ENGLISH = "The weather is very nice today. We are going to the market to buy some fresh bread and vegetables."
+GERMAN = "Heute ist das Wetter sehr schön. Wir gehen in die Stadt und kaufen frisches Brot und Gemüse."
+
+
+def switching_speech(out: Path) -> tuple[Path, float]:
+    """English narration, 1.5 s of silence, then German narration (espeak-ng), muxed with a still video.
+    Returns the file and the time the German part starts."""
+    en, de = out.with_name("en.wav"), out.with_name("de.wav")
+    subprocess.run(["espeak-ng", "-v", "en", "-s", "150", "-w", str(en), ENGLISH], check=True)
+    subprocess.run(["espeak-ng", "-v", "de", "-s", "150", "-w", str(de), GERMAN], check=True)
+    probe = ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(en)]
+    german_at = float(subprocess.run(probe, capture_output=True, text=True, check=True).stdout) + 1.5
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=gray:s=160x120:r=5", "-i", str(en),
+         "-i", str(de), "-filter_complex", "[1:a]apad=pad_dur=1.5[a1];[a1][2:a]concat=n=2:v=0:a=1[a]",
+         "-map", "0:v", "-map", "[a]", "-shortest", "-c:v", "libx264", "-c:a", "aac", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out, german_at

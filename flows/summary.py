@@ -33,6 +33,7 @@ class RunSummary:
     wall_seconds: float = 0.0
     synthesis: SynthesisSummary | None = None
     stage_keys: dict[str, str] = field(default_factory=dict)
+    stage_stats: Counter[str] = field(default_factory=Counter)  # "stage.stat" summed over videos (e.g. ASR drops)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +52,7 @@ class RunSummary:
             "wall_seconds": round(self.wall_seconds, 3),
             "synthesis": self.synthesis.to_json() if self.synthesis else None,
             "stage_keys": self.stage_keys,
+            "stage_stats": {k: round(v, 3) for k, v in sorted(self.stage_stats.items())},
         }
 
     def account(self, out: Outcome) -> None:
@@ -66,6 +68,7 @@ class RunSummary:
         self.shots += out.counts.get("shots", 0)
         self.frames += out.counts.get("frames", 0)
         self.speech_minutes += out.stats.get("speech_seconds", 0.0) / 60
+        self.stage_stats.update({f"{out.stage}.{k}": v for k, v in out.stats.items() if k != "speech_seconds"})
 
 
 

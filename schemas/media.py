@@ -43,7 +43,8 @@ class ShotRecord:
 
 @dataclass
 class SegmentRecord:
-    """One ASR segment (a time span with text), with whisper's confidences."""
+    """One transcript segment (a time span with text): ASR speech with whisper's confidences, or a cue of an
+    embedded subtitle track (`source` "subtitle", confidences 0). `language` is the segment's own ("" unknown)."""
 
     video_id: str
     segment_id: str
@@ -56,6 +57,8 @@ class SegmentRecord:
     avg_logprob: float
     no_speech_prob: float
     provenance: Provenance
+    source: str = "asr"  # "asr" or "subtitle"
+    compression_ratio: float = 0.0
 
 
 @dataclass

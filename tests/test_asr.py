@@ -128,9 +128,10 @@ def test_cli_audio_file(samples_dir: Path, tmp_path: Path, capsys: pytest.Captur
     )
     assert cli(["transcribe", str(audio), "--json", "--threads", "1"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["language"] == "en"
+    assert out["language"] == "en" and out["dropped"] == {} and out["subtitles"] == []
     seg = out["segments"][0]
-    assert set(seg) == {"start", "end", "text", "words"}
+    assert set(seg) == {"start", "end", "text", "language", "language_probability", "source", "words"}
+    assert seg["language"] == "en" and seg["language_probability"] > 0.9 and seg["source"] == "asr"
     assert set(seg["words"][0]) == {"start", "end", "word", "probability"}
     assert cli(["transcribe", str(tmp_path / "missing.wav")]) == 2
 

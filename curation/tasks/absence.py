@@ -17,8 +17,9 @@ capped by `tasks.absence_share` (see `curation.tasks.base.TasksStage`).
 
 from __future__ import annotations
 
-from curation.tasks.base import TaskGenerator, letter_options
+from curation.tasks.base import TaskGenerator, TasksConfig, letter_options
 from curation.tasks.leakage import absence_subject, transcript_words, words
+from curation.tasks.speech import quotable_segments
 from curation.tasks.visible import seen
 from schemas import RejectRecord, TaskRecord, VideoView
 from trainers.textview import fmt_time, spread
@@ -26,7 +27,6 @@ from trainers.textview import fmt_time, spread
 YES, NO, UNKNOWN = "Yes", "No", "Cannot be determined from the video"
 OBJECT_Q = 'Is a "{label}" visible anywhere in the video?'
 SPEECH_Q = 'Is the phrase "{phrase}" spoken anywhere in the video?'
-
 
 
 def absence_statement(task: TaskRecord, view: VideoView) -> str:
@@ -43,9 +43,9 @@ def absence_statement(task: TaskRecord, view: VideoView) -> str:
     return f'The transcript {whole} never says "{what}".'
 
 
-def _phrases(view: VideoView, n: int) -> list[str]:
-    """Non-overlapping runs of n transcript words, in time order."""
-    toks = transcript_words(view)
+def _phrases(view: VideoView, n: int, config: TasksConfig) -> list[str]:
+    """Non-overlapping runs of n words of the speech in configured, known languages, in time order."""
+    toks = words(" ".join(s.text for s in quotable_segments(view, config, "asr")))
     return [" ".join(toks[i : i + n]) for i in range(0, len(toks) - n + 1, n)]
 
 
@@ -75,7 +75,7 @@ class Generator(TaskGenerator):
             candidates.append((OBJECT_Q.format(label=label), NO, ""))
         spoken_here = " " + " ".join(transcript_words(view)) + " "
         for v in others:
-            for phrase in _phrases(v, cfg.phrase_words)[:2]:
+            for phrase in _phrases(v, cfg.phrase_words, cfg)[:2]:
                 if f" {phrase} " in spoken_here:
                     continue
                 answer = NO if view.video.has_audio else UNKNOWN

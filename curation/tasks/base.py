@@ -36,6 +36,10 @@ class TasksConfig(StageConfig):
     seed: int = 0
     phrase_words: int = Field(4, ge=2, le=12, description="words in a grounding phrase")
     min_word_probability: float = Field(0.5, ge=0.0, le=1.0, description="ASR confidence of grounded words")
+    languages: list[str] = Field(default_factory=list, description="languages speech tasks quote (empty: any known)")
+    min_language_probability: float = Field(
+        0.5, ge=0.0, le=1.0, description="language confidence below which a segment's language is unknown"
+    )
     ordering_shots: int = Field(4, ge=3, le=8, description="most shots in an ordering task")
     num_options: int = Field(4, ge=2, le=8, description="options of a multiple-choice task")
     min_object_score: float = Field(0.5, ge=0.0, le=1.0, description="detector score for an object to count")

@@ -2,7 +2,9 @@
 
 Phrases are non-overlapping runs of `phrase_words` words inside one ASR segment. A phrase that occurs more than
 once in the whole transcript is ambiguous (the answer fits several places) and is dropped, as is one whose words
-the ASR was unsure of. These tasks are answerable from subtitles by construction (leakage flags them).
+the ASR was unsure of. Only segments in the configured languages are quoted, never text of unknown language
+(`curation.tasks.speech`). Embedded subtitle cues ground too: a cue shown once gives its own span. These tasks are
+answerable from subtitles by construction (leakage flags them).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from itertools import groupby
 
 from curation.tasks.base import TaskGenerator
 from curation.tasks.leakage import words as norm_words
+from curation.tasks.speech import quotable_segments
 from schemas import RejectRecord, TaskRecord, VideoView, WordRecord
 from trainers.textview import spread
 
@@ -26,8 +29,12 @@ class Generator(TaskGenerator):
     problem_types = ("span",)
 
     def generate(self, view: VideoView, collection: list[VideoView]) -> list[TaskRecord | RejectRecord]:
-        words = [w for w in view.words if _token(w)]
-        if not words:
+        said = {s.segment_id for s in quotable_segments(view, self.config, "asr")}
+        words = [w for w in view.words if w.segment_id in said and _token(w)]
+        cues = self._cues(view)
+        if not words and not cues:
+            if view.words:
+                return [self.reject(view, "unquotable_language", "no words in a known, configured language")]
             return [self.reject(view, "no_speech", "no transcribed words")]
         words.sort(key=lambda w: (w.start, w.index))
         n = self.config.phrase_words
@@ -56,20 +63,35 @@ class Generator(TaskGenerator):
                 out.append(self.reject(view, "bad_word_times", f'"{text}"', phrase[0].segment_id))
             else:
                 good.append(phrase)
-        if not candidates:
+        if not candidates and not cues:
             out.append(self.reject(view, "too_few_words", f"no segment has {n} words"))
-        for phrase in spread(good, self.config.max_per_video):
-            start, end = phrase[0].start, phrase[-1].end
-            text = " ".join(" ".join(norm_words(w.word)) for w in phrase)
-            question = f'When is the phrase "{text}" spoken in the video? Give the start and end time in seconds.'
+        spans: list[tuple[str, str, float, float, str]] = [
+            ("phrase", " ".join(" ".join(norm_words(w.word)) for w in p), p[0].start, p[-1].end, p[0].segment_id)
+            for p in good
+        ] + cues
+        for kind, text, start, end, segment_id in spread(spans, self.config.max_per_video):
+            if kind == "phrase":
+                question = f'When is the phrase "{text}" spoken in the video? Give the start and end time in seconds.'
+            else:
+                question = f'When is the subtitle "{text}" shown in the video? Give the start and end time in seconds.'
             out.append(
                 self.task(
                     view,
                     "span",
                     question,
                     f"[{start:.2f}, {end:.2f}]",
-                    evidence_ids=[phrase[0].segment_id],
+                    evidence_ids=[segment_id],
                     span=[round(start, 2), round(end, 2)],
                 )
             )
         return out
+
+    def _cues(self, view: VideoView) -> list[tuple[str, str, float, float, str]]:
+        """Subtitle cues of quotable tracks shown once, with 2 to 12 words: ("subtitle", text, start, end, id)."""
+        cues = quotable_segments(view, self.config, "subtitle")
+        texts = [" ".join(norm_words(c.text)) for c in cues]
+        return [
+            ("subtitle", t, c.start, c.end, c.segment_id)
+            for c, t in zip(cues, texts, strict=True)
+            if 2 <= len(t.split()) <= 12 and texts.count(t) == 1 and c.end > c.start
+        ]

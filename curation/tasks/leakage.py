@@ -18,7 +18,7 @@ import re
 from schemas import TaskRecord, VideoView
 from trainers.vocab import NUMBER_WORDS
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")  # any script: German, French, ... words stay whole
 _QUOTED = re.compile(r"[\"“]([^\"”]+)[\"”]")
 _OPTION = re.compile(r"^\s*([A-Z])[.)]\s*(.*)$", re.DOTALL)
 SPOKEN_GENERATORS = frozenset({"grounding"})

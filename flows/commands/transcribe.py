@@ -6,21 +6,30 @@ import argparse
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from curation.asr import Segment
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "transcribe",
         help="transcribe one video or audio file",
-        description="Decode MEDIA's audio and transcribe it with faster-whisper (voice-activity filter on). "
-        'With --json, print {"language": ..., "segments": [{"start", "end", "text", "words": [...]}]}.',
+        description="Decode MEDIA's audio and transcribe it with faster-whisper (voice-activity filter on, the "
+        "language detected per speech window, Whisper's hallucination guards applied), and read its embedded text "
+        'subtitle tracks. With --json, print {"language", "dropped": {reason: n}, "segments": [{"start", "end", '
+        '"text", "language", "language_probability", "source", "words": [...]}], "subtitles": [...]}.',
     )
     p.add_argument("media", type=Path, metavar="MEDIA")
-    p.add_argument("--model", help='"embedded" (Whisper tiny.en, default) or a CTranslate2 model directory')
+    p.add_argument(
+        "--model", help='"base" (bundled multilingual Whisper, default), "tiny.en", or a CTranslate2 model directory'
+    )
     p.add_argument("--compute-type", help="int8 (default), float16, ...")
     p.add_argument("--device", help="cpu (default), cuda or auto")
     p.add_argument("--beam-size", type=int, metavar="N")
-    p.add_argument("--language", help="language code (default: detect)")
+    p.add_argument("--language", help="force one language code (default: detect per speech window)")
+    p.add_argument("--no-subtitles", action="store_true", help="do not read embedded subtitle tracks")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads (default 2)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
@@ -46,22 +55,38 @@ def run(args: argparse.Namespace) -> int:
         transcript = stage.transcribe(args.media)
     except AudioDecodeError as e:
         raise UserError(str(e)) from None
+    subtitles = [] if args.no_subtitles else stage.subtitles(args.media)
     if args.json:
-        segments = [
-            {
-                "start": round(s.start, 3),
-                "end": round(s.end, 3),
-                "text": s.text,
-                "words": [
-                    {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(w).items()} for w in s.words
-                ],
-            }
-            for s in transcript.segments
-        ]
-        print(json.dumps({"language": transcript.language, "segments": segments}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "language": transcript.language,
+                    "dropped": transcript.dropped,
+                    "segments": [_json(s) for s in transcript.segments],
+                    "subtitles": [_json(s) for s in subtitles],
+                },
+                ensure_ascii=False,
+            )
+        )
         return 0
     for s in transcript.segments:
-        print(f"[{s.start:7.2f} → {s.end:7.2f}] {s.text}")
+        print(f"[{s.start:7.2f} → {s.end:7.2f}] ({s.language or '?'} {s.language_probability:.2f}) {s.text}")
     if not transcript.segments:
         print(f"(no speech in {transcript.duration:.1f} s of audio)")
+    if transcript.dropped:
+        print("(dropped by hallucination guards: " + ", ".join(f"{k} {v}" for k, v in transcript.dropped.items()) + ")")
+    for s in subtitles:
+        print(f"[{s.start:7.2f} → {s.end:7.2f}] (subtitle {s.language or '?'}) {s.text}")
     return 0
+
+
+def _json(s: Segment) -> dict[str, Any]:
+    return {
+        "start": round(s.start, 3),
+        "end": round(s.end, 3),
+        "text": s.text,
+        "language": s.language,
+        "language_probability": round(s.language_probability, 4),
+        "source": s.source,
+        "words": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(w).items()} for w in s.words],
+    }
