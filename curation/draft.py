@@ -234,7 +234,10 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
             return [None] * len(items)
         requests = [
             self._request(
-                DRAFT_POLISH.render(skeleton=sk.think, **question_block(task)), "", polish_budget(sk, self.config)
+                DRAFT_POLISH.render(skeleton=sk.think, **question_block(task)),
+                "",
+                polish_budget(sk, self.config),
+                ["\n"],  # one paragraph: a small model's next lines are lists and loops, and cost the most tokens
             )
             for (task, _), sk in items
         ]
