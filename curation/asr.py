@@ -337,6 +337,24 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
             out.append((a, b, (s - a) / SAMPLE_RATE, (e - a) / SAMPLE_RATE))
         return out
 
+    def _groups(self, samples: np.ndarray) -> list[tuple[str, list[Piece]]]:
+        """Speech chunks with their languages, consecutive chunks of one language glued (at most
+        `language_window_seconds` of audio), so Whisper transcribes about as many 30 s windows as without
+        per-chunk languages."""
+        limit = self.config.language_window_seconds * SAMPLE_RATE
+        groups: list[tuple[str, list[Piece]]] = []
+        length = 0
+        for a, b, onset, until in self._chunks(samples):
+            language, probability = self._language(samples[a:b])
+            if groups and groups[-1][0] == language and length + (b - a) <= limit:
+                glued = groups[-1][1][-1].glued + (groups[-1][1][-1].b - groups[-1][1][-1].a) / SAMPLE_RATE
+                groups[-1][1].append(Piece(a, b, glued, onset, until, probability))
+                length += b - a
+            else:
+                groups.append((language, [Piece(a, b, 0.0, onset, until, probability)]))
+                length = b - a
+        return groups
+
     def _language(self, audio: np.ndarray) -> tuple[str, float]:
         """The language of one chunk: forced, English for English-only models, else Whisper's detection."""
         if self.config.language:
@@ -355,16 +373,15 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
         duration = 0.0
         for window in iter_audio_windows(path, window_s=cfg.window_seconds):
             duration = window.offset + window.duration
-            for a, b, onset, until in self._chunks(window.samples):
-                audio = window.samples[a:b]
-                language, probability = self._language(audio)
+            for language, pieces in self._groups(window.samples):
+                audio = np.concatenate([window.samples[p.a : p.b] for p in pieces])
                 found, _ = self._model.transcribe(
                     audio,
                     language=language,
                     beam_size=cfg.beam_size,
-                    vad_filter=False,  # already a speech chunk
+                    vad_filter=False,  # already speech chunks
                     word_timestamps=cfg.word_timestamps,
-                    # Chunks are independent; carrying text across them invites repetition loops.
+                    # Groups are independent; carrying text across them invites repetition loops.
                     condition_on_previous_text=False,
                     log_prob_threshold=cfg.log_prob_threshold,
                     compression_ratio_threshold=cfg.compression_ratio_threshold,
@@ -372,7 +389,7 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
                 )
                 previous: Segment | None = None
                 for s in found:
-                    seg = _segment(s, window.offset + a / SAMPLE_RATE, language, probability, (onset, until))
+                    seg = _segment(s, window.offset, language, pieces)
                     reason = guard(seg, cfg, previous)
                     previous = seg
                     if reason is None:
@@ -443,23 +460,46 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
         return seg_rows, word_rows
 
 
-def _segment(s: Any, offset: float, language: str, probability: float, speech: tuple[float, float]) -> Segment:
-    """A faster-whisper segment on the file's timeline. Whisper starts a chunk's first word at the chunk's start,
-    silence pad included; voice activity says where speech began, so times are kept inside the speech (±0.1 s)."""
-    lo, hi = speech[0] - 0.1, speech[1] + 0.1
+@dataclass(frozen=True)
+class Piece:
+    """A speech chunk inside glued audio: samples [a, b) of the window, starting `glued` seconds into the glued
+    audio, with speech from `onset` to `until` seconds into the chunk (the rest is silence pad)."""
 
-    def clip(t: float) -> float:
-        return offset + min(max(float(t), lo), hi)
+    a: int
+    b: int
+    glued: float
+    onset: float
+    until: float
+    probability: float  # of the group's language in this chunk
 
-    words = [Word(clip(w.start), clip(w.end), w.word.strip(), float(w.probability)) for w in (s.words or [])]
+    def time(self, t: float) -> float:
+        """Glued time `t` (seconds) as seconds into the window, kept inside this chunk's speech (±0.1 s): Whisper
+        starts a chunk's first word where the chunk starts, silence pad included."""
+        local = min(max(t - self.glued, self.onset - 0.1), self.until + 0.1)
+        return self.a / SAMPLE_RATE + local
+
+
+def _piece(pieces: list[Piece], t: float) -> Piece:
+    return next((p for p in reversed(pieces) if p.glued <= t + 1e-6), pieces[0])
+
+
+def _segment(s: Any, offset: float, language: str, pieces: list[Piece]) -> Segment:
+    """A faster-whisper segment of glued audio on the file's timeline."""
+
+    def at(t: float) -> float:
+        return offset + _piece(pieces, float(t)).time(float(t))
+
+    words = [Word(at(w.start), at(w.end), w.word.strip(), float(w.probability)) for w in (s.words or [])]
+    start = words[0].start if words else at(s.start)
+    end = max(words[-1].end, start) if words else max(at(s.end), start)
     return Segment(
-        clip(s.start),
-        clip(s.end),
+        start,
+        end,
         s.text.strip(),
         float(s.avg_logprob),
         float(s.no_speech_prob),
         words,
         language,
-        probability,
+        _piece(pieces, float(s.start)).probability,
         float(s.compression_ratio),
     )
