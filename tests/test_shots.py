@@ -224,3 +224,63 @@ def test_cli_bad_file(media: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["shots", str(media / "broken.mp4")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "broken.mp4" in err[0]
+
+
+def test_avi_b_frame_timestamps_are_in_presentation_order(samples_dir: Path) -> None:
+    """Megamind.avi (MPEG-4 with B-frames) hands PyAV pts in decode order (3, 5, 4, 6, 8, 7, ...) while the frames
+    come in presentation order: times must still be pts-ordered (every cut was a frame late when they were not)."""
+    import av
+
+    path = samples_dir / "Megamind.avi"
+    if not path.exists():
+        pytest.skip("Megamind.avi needs `make assets`")
+    with av.open(str(path)) as c:
+        raw = [int(f.pts or 0) for p in c.demux(c.streams.video[0]) for f in p.decode()]
+    assert any(b < a for a, b in zip(raw, raw[1:], strict=False))
+    with shots_mod.FrameReader(path) as reader:
+        pts = [f.pts for f in reader]
+    assert pts == sorted(raw) == list(range(1, len(raw) + 1))
+
+
+def test_detection_image_is_scenedetects(media: Path) -> None:
+    """The detectors see what scenedetect's CLI gives them: full-frame BGR, INTER_LINEAR to about 256 px."""
+    path = media / "xfade.mp4"
+    big = path.with_name("big.mp4")
+    ffmpeg("-i", str(path), "-vf", "scale=1280:720", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(big))
+    cap = cv2.VideoCapture(str(big))
+    with shots_mod.FrameReader(big) as reader:
+        for frame in list(reader)[:20]:
+            ok, full = cap.read()
+            assert ok
+            want = cv2.resize(full, (256, 144), interpolation=cv2.INTER_LINEAR)
+            assert frame.image.shape == (144, 256, 3)
+            assert np.abs(frame.image.astype(int) - want.astype(int)).max() <= 1
+
+
+def test_a_cut_wins_over_a_black_frame_next_to_it() -> None:
+    """A film that starts on a black frame: the threshold detector's point fade does not move the cut."""
+    B = shots_mod.Boundary
+    merged = shots_mod.merge_boundaries([B(54.08, "fade", 54.08, 54.08), B(54.12, "cut", 54.12, 54.12)], 0.6)
+    assert [(b.time, b.kind) for b in merged] == [(54.12, "cut")]
+    # ... but a cross-fade that spans the cut is reported at its centre
+    merged = shots_mod.merge_boundaries([B(10.7, "fade", 10.2, 11.2), B(11.16, "cut", 11.16, 11.16)], 0.6)
+    assert [(b.time, b.kind) for b in merged] == [(10.7, "fade")]
+
+
+def test_threaded_and_plain_readers_agree(media: Path) -> None:
+    path = media / "six_cuts.mp4"
+    with shots_mod.FrameReader(path, threaded=True) as a, shots_mod.FrameReader(path, threaded=False) as b:
+        fa, fb = list(a), list(b)
+    assert [f.time for f in fa] == [f.time for f in fb]
+    assert all(np.array_equal(x.image, y.image) for x, y in zip(fa, fb, strict=True))
+
+
+def test_reader_stops_cleanly_when_the_caller_stops(media: Path) -> None:
+    import threading
+
+    before = threading.active_count()
+    with shots_mod.FrameReader(media / "six_cuts.mp4") as reader:
+        for frame in reader:
+            if frame.index == 3:
+                break
+    assert threading.active_count() == before

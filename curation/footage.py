@@ -10,7 +10,10 @@ confirmed by scenedetect's detect-adaptive on the source files).
 
 from __future__ import annotations
 
+import csv
 import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,3 +103,23 @@ def build_hard_clip(samples: Path, assets: Path, out: Path) -> HardClip:
         "camera motion": [(19.8, 33.8), (54.0, 65.2)],
     }
     return HardClip(out, [round(c, 3) for c in cuts], fades, not_boundaries)
+
+
+def scenedetect_cuts(path: Path) -> list[float]:
+    """Cut times from `scenedetect -i PATH detect-adaptive list-scenes` (the CLI at its defaults), in seconds."""
+    exe = Path(sys.executable).with_name("scenedetect")
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [str(exe), "-q", "-i", str(path), "-o", tmp, "detect-adaptive", "list-scenes", "-q", "-f", "scenes.csv"]
+        subprocess.run(cmd, check=True, capture_output=True)
+        rows = list(csv.reader((Path(tmp) / "scenes.csv").open()))
+    # Row 0: the timecode list; row 1: the header; then one row per scene with its start in seconds in column 3.
+    return [float(r[3]) for r in rows[3:]]
+
+
+def real_clips(samples: Path, assets: Path) -> list[Path]:
+    """Every real clip the project has: the `vidcot samples` real ones, OpenCV's examples, TransNetV2's test clip."""
+    from trainers.embedded import cache_root
+
+    paths = [samples / n for n in ("Megamind.avi", "bikes.mp4", "bigbuckbunny.mp4", "carphone_pristine.mp4")]
+    paths += [assets / "vtest.avi", assets / "tree.avi", cache_root() / "models" / "transnetv2" / "test.mp4"]
+    return [p for p in paths if p.exists()]
