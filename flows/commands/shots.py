@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         'With --json, print {"shots": [{"start": s, "end": s}, ...]} in seconds.',
     )
     p.add_argument("video", type=Path, metavar="VIDEO")
-    p.add_argument("--detector", choices=("adaptive", "content", "hash", "threshold"), help="default adaptive")
+    p.add_argument(
+        "--detector", choices=("adaptive", "content", "hash", "threshold", "transnetv2"), help="default adaptive"
+    )
     p.add_argument("--threshold", type=float, help="the chosen detector's threshold")
     p.add_argument("--min-scene-len", type=float, metavar="SECONDS", help="default 0.6")
     p.add_argument("--no-fades", action="store_true", help="do not look for fades and cross-fades")
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             "content": "content_threshold",
             "hash": "hash_threshold",
             "threshold": "fade_threshold",
+            "transnetv2": "transnet_threshold",
         }[args.detector or "adaptive"]
         values[key] = args.threshold
     if args.min_scene_len is not None:
