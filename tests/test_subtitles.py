@@ -12,6 +12,7 @@ from curation.asr import AsrConfig, AsrStage
 from curation.probe import ProbeStage
 from curation.stage import Rejected
 from curation.subtitles import iso639_1, parse_srt, read_subtitles, subtitle_streams
+from flows.cli import main as cli
 from schemas import VideoRecord
 
 CUES = {
@@ -115,3 +116,14 @@ def test_asr_stage_writes_subtitle_segments(media: dict[str, Path]) -> None:
         de = [s for s in subs if s.language == "de"]
         assert de[1].text == "Der Zug fährt um zwölf." and de[1].start == pytest.approx(3.0, abs=0.05)
     assert stage.stats({})["speech_seconds"] == 0.0
+
+
+@pytest.mark.slow
+def test_cli_prints_subtitle_tracks(media: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert cli(["transcribe", str(media["mp4"]), "--json", "--threads", "1"]) == 0  # no audio: subtitles only
+    out = json.loads(capsys.readouterr().out)
+    assert out["segments"] == [] and [s["language"] for s in out["subtitles"]] == ["en", "en", "de", "de"]
+    assert {s["source"] for s in out["subtitles"]} == {"subtitle"}
+    assert out["subtitles"][3]["text"] == "Der Zug fährt um zwölf." and out["subtitles"][3]["start"] == 3.0

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from curation.asr import AsrConfig, AsrStage
+    from curation.asr import AsrConfig, AsrStage, Transcript
     from curation.audio import AudioDecodeError
     from flows.errors import UserError
 
@@ -51,11 +51,13 @@ def run(args: argparse.Namespace) -> int:
         "cpu_threads": args.threads,
     }
     stage = AsrStage(AsrConfig(**{k: v for k, v in options.items() if v is not None}))
+    subtitles = [] if args.no_subtitles else stage.subtitles(args.media)
     try:
         transcript = stage.transcribe(args.media)
     except AudioDecodeError as e:
-        raise UserError(str(e)) from None
-    subtitles = [] if args.no_subtitles else stage.subtitles(args.media)
+        if not subtitles:
+            raise UserError(str(e)) from None
+        transcript = Transcript("", 0.0, 0.0)  # subtitles without (decodable) audio are still worth printing
     if args.json:
         print(
             json.dumps(
