@@ -2,10 +2,10 @@
 
     .venv/bin/python benchmarks/difficulty_policy.py DATASET [--k 4] [--max-new-tokens 48] [--limit 12]
 
-Three estimates of the same tasks with the embedded policy: the old path (transformers fp32, `<think>` prefill,
-all K samples), the same prompt on CTranslate2 int8, and the new default (CTranslate2, answer-primed prompt, early
-stopping). Prints one JSON object: per run the bucket counts (what the keep rule decides on), a difficulty
-histogram, samples drawn, wall time, and the policy string recorded with the estimates.
+Four estimates of the same tasks with the embedded policy: the old path (transformers fp32, `<think>` prefill,
+all K samples), the same prompt on CTranslate2 int8, the answer-primed prompt with all K, and the new default
+(CTranslate2, answer-primed prompt, early stopping). Prints one JSON object: per run the bucket counts (what the
+keep rule decides on), a difficulty histogram, samples drawn, wall time, and the policy recorded with the estimates.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from curation.difficulty import DifficultyConfig, DifficultyStage, bucket  # noqa: E402
-from curation.llm.base import GenRequest, GenResult, LLMBackend  # noqa: E402
+from curation.llm.base import GenRequest, GenResult, LLMBackend, Settle  # noqa: E402
 from curation.llm.ct2_backend import CT2Backend  # noqa: E402
 from curation.llm.transformers_backend import TransformersBackend  # noqa: E402
 from curation.views import load_views  # noqa: E402
@@ -41,8 +41,8 @@ class Counting(LLMBackend):
         self.tokens += sum(r.tokens for r in out)
         return out
 
-    def sample(self, requests: list[GenRequest], k: int) -> list[list[GenResult]]:
-        out = self.inner.sample(requests, k)
+    def sample(self, requests: list[GenRequest], k: int, settle: Settle | None = None) -> list[list[GenResult]]:
+        out = self.inner.sample(requests, k, settle)
         self.samples += sum(len(rs) for rs in out)
         self.tokens += sum(r.tokens for rs in out for r in rs)
         return out
@@ -88,6 +88,8 @@ def main() -> None:
         runs.append(estimate("before: transformers, <think> prefill, all K", hf, old, tasks, views))
         hf.close()
     runs.append(estimate("ctranslate2, <think> prefill, all K", ct2, old, tasks, views))
+    runs.append(estimate("ctranslate2, answer-primed, all K", ct2, new.model_copy(update={"early_stop": False}),
+                         tasks, views))  # fmt: skip
     runs.append(estimate("after: ctranslate2, answer-primed, early stop", ct2, new, tasks, views))
     ct2.close()
     types = dict(Counter(t.problem_type for t in tasks))

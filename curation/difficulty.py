@@ -16,8 +16,9 @@ rows' provenance, so the card's provenance table says which policy the difficult
 Cheap: the K samples of a task come from one prompt encoding (`LLMBackend.sample`; CTranslate2 draws them as K
 hypotheses), tasks are batched together, and sampling stops early (`early_stop`) once a task's bucket cannot change:
 the buckets are what the keep rule decides on (all correct, mixed, all wrong), so a task with one correct and one
-wrong answer after the first round is mixed whatever the rest would say, and its difficulty is the estimate from
-the samples drawn. Tasks still all-correct or all-wrong get the remaining samples.
+wrong answer is mixed whatever the rest would say, and its difficulty is the estimate from the samples drawn.
+CTranslate2 judges each sample as it finishes and stops the task's other samples in the same call; other backends
+draw K/2 samples, then the rest for the tasks not settled. All-correct and all-wrong tasks get all K.
 
 Items the policy always solves give GRPO no signal (every reward in the group is equal), nor do items it always
 fails. Dropping both is the usual recipe, but a tiny policy such as the embedded SmolLM2-135M fails nearly every
@@ -32,7 +33,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
@@ -63,7 +64,6 @@ class DifficultyConfig(StageConfig):
         "(<think>), 'auto' ('think' when policy.model is set, else 'answer')",
     )
     early_stop: bool = Field(True, description="stop sampling a task once its bucket cannot change")
-    first_round: int | None = Field(None, ge=1, description="samples per task before early stopping (k/2 rounded up)")
     seed: int = 0
     correct_score: float = Field(1.0, ge=0.0, le=1.0, description="answer_score that counts as correct")
     answer: AnswerConfig = Field(default_factory=AnswerConfig, description="set by the top-level `answer` section")
@@ -174,8 +174,8 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
         return [self.policy]
 
     def estimate(self, tasks: list[TaskRecord], views: dict[str, VideoView]) -> list[Difficulty]:
-        """One `Difficulty` per task, in order. Round one draws `first_round` samples of every task in one batch;
-        round two draws the rest for the tasks whose bucket is not settled (all of them when `early_stop` is off)."""
+        """One `Difficulty` per task, in order: up to K samples of every task in one `sample` call, which stops
+        drawing for a task once its bucket is settled (when `early_stop`)."""
         cfg = self.config
         prefill = PREFILLS[self.prime]
         max_new = cfg.answer_tokens if self.prime == "answer" else cfg.max_new_tokens
@@ -184,27 +184,24 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
                        cfg.seed, prefill=prefill, stop=[STOP])
             for t in tasks
         ]  # fmt: skip
-        first = min(cfg.k, cfg.first_round or math.ceil(cfg.k / 2)) if cfg.early_stop else cfg.k
-        samples: list[list[GenResult]] = self.backend.sample(requests, first) if requests else []
-        scores = [[self._correct(t, r) for r in rs if r.error is None] for t, rs in zip(tasks, samples, strict=True)]
-        more = [i for i, sc in enumerate(scores) if not settled(sum(sc), len(sc))] if first < cfg.k else []
-        if more:
-            # the later samples continue the seeds of the first ones (seed + first + j)
-            again = [replace(requests[i], seed=cfg.seed + first) for i in more]
-            for i, rs in zip(more, self.backend.sample(again, cfg.k - first), strict=True):
-                samples[i] = samples[i] + rs
-                scores[i] += [self._correct(tasks[i], r) for r in rs if r.error is None]
+
+        def settle(i: int, done: list[GenResult]) -> bool:
+            scores = [self._correct(tasks[i], r) for r in done if r.error is None]
+            return settled(sum(scores), len(scores))
+
+        samples = self.backend.sample(requests, cfg.k, settle if cfg.early_stop else None) if requests else []
         failed = Counter(r.error for rs in samples for r in rs if r.error is not None)
         drawn = sum(len(rs) for rs in samples)
         log.info("difficulty: %d tasks, %d samples (%d without early stopping)%s", len(tasks), drawn,
                  len(tasks) * cfg.k, "; failed: " + ", ".join(f"{k} ×{v}" for k, v in failed.most_common())
                  if failed else "")  # fmt: skip
         out = []
-        for task, rs, sc in zip(tasks, samples, scores, strict=True):
-            correct = sum(sc)
+        for task, rs in zip(tasks, samples, strict=True):
+            answered = [r for r in rs if r.error is None]
+            correct = sum(self._correct(task, r) for r in answered)
             # No answered sample says nothing about the item: it keeps the neutral RlRecord default.
-            value = 1.0 - pass_at_k(len(sc), correct, cfg.pass_k) if sc else UNKNOWN
-            out.append(Difficulty(task.task_id, len(sc), correct, len(rs) - len(sc), value, self.policy))
+            value = 1.0 - pass_at_k(len(answered), correct, cfg.pass_k) if answered else UNKNOWN
+            out.append(Difficulty(task.task_id, len(answered), correct, len(rs) - len(answered), value, self.policy))
         return out
 
     def _correct(self, task: TaskRecord, r: GenResult) -> bool:

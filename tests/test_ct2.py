@@ -171,17 +171,35 @@ def test_both_backends_keep_the_output_contract_on_the_same_prompts(backends, na
             [
                 ask("Is the sky blue?", max_new_tokens=6, prefill="<think>", stop=["</think>"]),
                 ask("word " * 200, max_new_tokens=6),
-                ask("Count from 1 to 30, separated by commas.", max_new_tokens=24, stop=[","]),
+                ask("Count from 1 to 30.", max_new_tokens=24, stop=["3"]),
             ]
         )
     finally:
         backend.max_input_tokens = old  # type: ignore[attr-defined]
     assert think.ok and "<think>" not in think.text and "</think>" not in think.text
     assert too_long.error == "prompt_too_long" and too_long.text == "" and too_long.finish_reason == "error"
-    # the stop string ends the row (and is cut): the reply is the text before the first comma
-    assert counted.ok and "," not in counted.text and counted.finish_reason == "stop"
+    # the stop string ends the row (and is cut): the reply is the text before the first "3"
+    assert counted.ok and "3" not in counted.text and counted.finish_reason == "stop"
     if name == "ctranslate2":
-        assert counted.tokens < 24  # the row stopped at the comma while its batch went on
+        assert counted.tokens < 24  # the row stopped at the "3" while its batch went on
     samples = backend.sample([ask("Name a colour.", max_new_tokens=6, temperature=0.9, seed=1)] * 2, 3)
     assert [len(s) for s in samples] == [3, 3]
     assert all(r.ok and 1 <= r.tokens <= 6 for s in samples for r in s)
+
+
+@pytest.mark.slow
+def test_ct2_stops_a_prompts_samples_once_settled_in_the_same_call(backends):
+    backend = backends["ctranslate2"]
+    reqs = [ask(q, max_new_tokens=12, temperature=0.9) for q in QUESTIONS[:3]]
+    seen: list[tuple[int, int]] = []
+
+    def first_one_settles(i: int, done: list) -> bool:
+        seen.append((i, len(done)))
+        return True
+
+    settled = backend.sample(reqs, 4, first_one_settles)
+    assert [len(s) for s in settled] == [1, 1, 1]  # the other three samples of each prompt were stopped
+    assert sorted(i for i, _ in seen) == [0, 1, 2] and all(n == 1 for _, n in seen)
+    assert all(r.ok and 1 <= r.tokens <= 12 for s in settled for r in s)
+    never = backend.sample(reqs, 4, lambda i, done: False)
+    assert [len(s) for s in never] == [4, 4, 4]

@@ -15,7 +15,7 @@ from curation.difficulty import (
     resolve_prime,
     settled,
 )
-from curation.llm.base import GenRequest, GenResult, LLMBackend
+from curation.llm.base import GenRequest, GenResult, LLMBackend, Settle
 from curation.pools import PoolsConfig, PoolsStage
 from curation.tasks import TasksConfig, TasksStage
 from schemas import TaskRecord
@@ -34,6 +34,7 @@ class ByTaskAndSeed(LLMBackend):
         self.tasks, self.script = tasks, script
         self.drawn = 0
         self.sample_calls: list[tuple[int, int]] = []  # (requests, k) per call
+        self.generate_calls: list[int] = []  # requests per call
         self.prefills: set[str] = set()
 
     def _answer(self, req: GenRequest) -> GenResult:
@@ -46,11 +47,12 @@ class ByTaskAndSeed(LLMBackend):
         return GenResult(f"{answer}" if req.prefill.endswith("<answer>") else f" x</think><answer>{answer}")
 
     def generate(self, requests: list[GenRequest]) -> list[GenResult]:
+        self.generate_calls.append(len(requests))
         return [self._answer(r) for r in requests]
 
-    def sample(self, requests: list[GenRequest], k: int) -> list[list[GenResult]]:
+    def sample(self, requests: list[GenRequest], k: int, settle: Settle | None = None) -> list[list[GenResult]]:
         self.sample_calls.append((len(requests), k))
-        return super().sample(requests, k)
+        return super().sample(requests, k, settle)
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +85,10 @@ def test_early_stopping_settles_the_same_bucket_as_all_k_and_stops_early(tasks_v
     assert full[2].difficulty == pytest.approx(0.5)  # the estimate is coarser, its bucket the same
     assert [e.samples for i, e in enumerate(early) if i != 2] == [K] * (len(tasks) - 1)
     assert early_policy.drawn == len(tasks) * K - 3 < full_policy.drawn == len(tasks) * K
-    # one `sample` call per round, every task in it, K (or the round's share) samples per prompt
-    assert full_policy.sample_calls == [(len(tasks), K)]
-    assert early_policy.sample_calls == [(len(tasks), 3), (len(tasks) - 1, 3)]
+    # one `sample` call with every task; a backend without in-call stopping draws it in two rounds (K/2, the rest)
+    assert full_policy.sample_calls == early_policy.sample_calls == [(len(tasks), K)]
+    assert full_policy.generate_calls == [len(tasks) * K]
+    assert early_policy.generate_calls == [len(tasks) * 3, (len(tasks) - 1) * 3]
     # keep rule on the settled buckets: all-correct dropped, the rest kept
     stage = DifficultyStage(early_policy, DifficultyConfig(k=K))
     assert [(stage.keep(d).reason if stage.keep(d) else None) for d in early] == [  # type: ignore[union-attr]

@@ -8,6 +8,7 @@ on and the caller turns the error into a `rejects` row.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from schemas import Message
@@ -62,6 +63,10 @@ class GenResult:
         return cls(text="", tokens=0, finish_reason="error", error=error, detail=detail)
 
 
+#: `settle(i, finished)`: True when request i needs no more samples (see `LLMBackend.sample`).
+Settle = Callable[[int, list[GenResult]], bool]
+
+
 class LLMBackend(abc.ABC):
     """A text generator. Subclasses load lazily or in `__init__`; `generate` is safe to call repeatedly."""
 
@@ -72,12 +77,24 @@ class LLMBackend(abc.ABC):
     def generate(self, requests: list[GenRequest]) -> list[GenResult]:
         """One result per request, in the same order. Never raises for a single failed request."""
 
-    def sample(self, requests: list[GenRequest], k: int) -> list[list[GenResult]]:
-        """k samples per request (seeds seed..seed+k-1), as k lists in request order. Backends that can draw
-        them from one prompt encoding (CTranslate2's `num_hypotheses`) override this."""
-        flat = [replace(r, seed=(r.seed or 0) + j) for r in requests for j in range(k)]
-        out = self.generate(flat) if flat else []
-        return [out[i * k : (i + 1) * k] for i in range(len(requests))]
+    def sample(self, requests: list[GenRequest], k: int, settle: Settle | None = None) -> list[list[GenResult]]:
+        """Up to k samples per request (seeds seed..seed+k-1), in request order.
+
+        `settle(i, done)` says, from request i's finished samples, that more would change nothing (e.g. a pass@K
+        bucket that is decided); request i then gets fewer than k. This default draws ceil(k/2) samples of every
+        request, then the rest only for the requests not settled. Backends that can draw k samples from one
+        prompt encoding and stop them one by one (CTranslate2) override it."""
+        first = k if settle is None else (k + 1) // 2
+        out = self._samples(requests, 0, first)
+        more = [i for i in range(len(requests)) if first < k and settle is not None and not settle(i, out[i])]
+        for i, rs in zip(more, self._samples([requests[i] for i in more], first, k - first), strict=True):
+            out[i] = out[i] + rs
+        return out
+
+    def _samples(self, requests: list[GenRequest], start: int, n: int) -> list[list[GenResult]]:
+        flat = [replace(r, seed=(r.seed or 0) + start + j) for r in requests for j in range(n)]
+        got = self.generate(flat) if flat else []
+        return [got[i * n : (i + 1) * n] for i in range(len(requests))]
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to release
         """Release resources (threads, connections). Calling it twice is harmless."""

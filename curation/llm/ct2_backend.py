@@ -18,7 +18,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from curation.llm.base import GenRequest, GenResult, LLMBackend, cut_at_stop
+from curation.llm.base import GenRequest, GenResult, LLMBackend, Settle, cut_at_stop
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +108,14 @@ class CT2Backend(LLMBackend):
         """One result per request, in order; a failing batch is retried item by item."""
         return [samples[0] for samples in self._run(requests, 1)]
 
-    def sample(self, requests: list[GenRequest], k: int) -> list[list[GenResult]]:
-        """k samples per request, each prompt encoded once (`num_hypotheses=k`); batches hold about
-        `batch_size` decoding rows, so several prompts go together when k is small."""
-        return self._run(requests, max(1, k))
+    def sample(self, requests: list[GenRequest], k: int, settle: Settle | None = None) -> list[list[GenResult]]:
+        """Up to k samples per request, each prompt encoded once (`num_hypotheses=k`); batches hold about
+        `batch_size` decoding rows, so several prompts go together when k is small. With `settle`, each sample is
+        judged as it finishes: once request i is settled its unfinished samples stop where they are and are
+        dropped (no second prompt encoding, unlike rounds), so it gets the samples finished until then."""
+        return self._run(requests, max(1, k), settle)
 
-    def _run(self, requests: list[GenRequest], k: int) -> list[list[GenResult]]:
+    def _run(self, requests: list[GenRequest], k: int, settle: Settle | None = None) -> list[list[GenResult]]:
         results: list[list[GenResult] | None] = [None] * len(requests)
         tokens: list[list[str]] = []
         for i, req in enumerate(requests):
@@ -140,40 +142,58 @@ class CT2Backend(LLMBackend):
             chunk: list[int] = []
             for i in [*idx, -1]:
                 if chunk and (i == -1 or len(chunk) == per_call or len(tokens[i]) - len(tokens[chunk[0]]) > spread):
-                    for j, res in zip(chunk, self._generate_safe(chunk, requests, tokens, k), strict=True):
+                    for j, res in zip(chunk, self._generate_safe(chunk, requests, tokens, k, settle), strict=True):
                         results[j] = res
                     chunk = []
                 chunk.append(i)
         return [r if r is not None else [GenResult.failed("backend_error", "no result")] * k for r in results]
 
     def _generate_safe(
-        self, chunk: list[int], requests: list[GenRequest], tokens: list[list[str]], k: int
+        self, chunk: list[int], requests: list[GenRequest], tokens: list[list[str]], k: int, settle: Settle | None
     ) -> list[list[GenResult]]:
         try:
-            return self._generate_batch([requests[i] for i in chunk], [tokens[i] for i in chunk], k)
+            done = None if settle is None else (lambda b, rs: settle(chunk[b], rs))
+            return self._generate_batch([requests[i] for i in chunk], [tokens[i] for i in chunk], k, done)
         except Exception as e:
             if len(chunk) == 1:
                 log.warning("generation failed: %r", e)
                 return [[GenResult.failed("backend_error", repr(e))] * k]
             log.warning("batched generation failed (%r); retrying one at a time", e)
-            return [self._generate_safe([i], requests, tokens, k)[0] for i in chunk]
+            return [self._generate_safe([i], requests, tokens, k, settle)[0] for i in chunk]
 
-    def _generate_batch(self, reqs: list[GenRequest], tokens: list[list[str]], k: int) -> list[list[GenResult]]:
+    def _generate_batch(
+        self, reqs: list[GenRequest], tokens: list[list[str]], k: int, settle: Settle | None = None
+    ) -> list[list[GenResult]]:
         temperature = reqs[0].temperature
         stops = [s for s in reqs[0].stop if s]
         limits = [r.max_new_tokens for r in reqs]
         seen: dict[tuple[int, int], list[int]] = {}
+        finished: dict[int, list[GenResult]] = {b: [] for b in range(len(reqs))}
+        closed: set[int] = set()  # prompts settled: their unfinished samples are stopped and dropped
 
-        def step(s: Any) -> bool:
-            # Called for every generated token: stop this row at its own limit or once a stop string appears.
-            ids = seen.setdefault((s.batch_id, s.hypothesis_id), [])
-            ids.append(s.token_id)
-            if len(ids) >= limits[s.batch_id]:
+        def ends(ids: list[int], b: int, last: bool) -> bool:
+            if last or ids[-1] in self._eos or len(ids) >= limits[b]:
                 return True
             if stops:
                 tail = self.tokenizer.decode(ids[-_STOP_WINDOW:], skip_special_tokens=True)
                 return any(x in tail for x in stops)
             return False
+
+        def step(s: Any) -> bool:
+            # Called for every generated token: stop this row at its own limit or once a stop string appears, and
+            # every row of a prompt that `settle` says needs no more samples.
+            b = s.batch_id
+            if b in closed:
+                return True
+            ids = seen.setdefault((b, s.hypothesis_id), [])
+            ids.append(s.token_id)
+            if not ends(ids, b, bool(s.is_last)):
+                return False
+            if settle is not None:
+                finished[b].append(self._decode(ids, reqs[b]))
+                if settle(b, finished[b]):
+                    closed.add(b)
+            return True
 
         opts: dict[str, Any] = {
             "max_length": max(limits),
@@ -191,6 +211,9 @@ class CT2Backend(LLMBackend):
             if self.generator is None:
                 raise RuntimeError("the backend is closed")
             out = self.generator.generate_batch(tokens, **opts)
+        if settle is not None:
+            return [finished[b] if b in closed or len(finished[b]) == k else
+                    [self._decode(ids, reqs[b]) for ids in res.sequences_ids] for b, res in enumerate(out)]  # fmt: skip
         return [[self._decode(ids, req) for ids in res.sequences_ids] for res, req in zip(out, reqs, strict=True)]
 
     def _decode(self, ids: list[int], req: GenRequest) -> GenResult:
