@@ -326,7 +326,7 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
         opts = VadOptions(
             min_silence_duration_ms=cfg.vad_min_silence_ms,
             speech_pad_ms=0,  # padded below, where the speech's own edges stay known
-            max_speech_duration_s=cfg.language_window_seconds - 2 * cfg.vad_speech_pad_ms / 1000,
+            max_speech_duration_s=max(1.0, cfg.language_window_seconds - 2 * cfg.vad_speech_pad_ms / 1000),
         )
         speech = [(int(c["start"]), int(c["end"])) for c in get_speech_timestamps(samples, opts)]
         pad = cfg.vad_speech_pad_ms * SAMPLE_RATE // 1000
