@@ -61,11 +61,6 @@ def negative_id(kind: str, anchor: str, value: str) -> str:
     return hashlib.sha256(f"{kind}\x00{anchor}\x00{value}".encode()).hexdigest()[:20]
 
 
-def phash_distance(a: str, b: str) -> int:
-    """Hamming distance of two 64-bit perceptual hashes written as 16 hex characters."""
-    return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
 def phash_distances(hashes: list[str], chunk: int = 512) -> np.ndarray:
     """All pairwise Hamming distances (n × n, uint8), computed in row chunks to bound memory."""
     values = np.array([int(h, 16) for h in hashes], dtype=np.uint64)

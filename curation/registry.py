@@ -20,7 +20,7 @@ from curation.refine import RefineStage
 from curation.shots import ShotsStage
 from curation.stage import Stage
 from curation.tasks import TasksStage
-from curation.verification import CollectionVerifyStage
+from curation.verify import VerifyStage
 
 STAGES: tuple[type[Stage[Any, Any, Any]], ...] = (
     ProbeStage,
@@ -30,7 +30,7 @@ STAGES: tuple[type[Stage[Any, Any, Any]], ...] = (
     TasksStage,
     DraftStage,
     RefineStage,
-    CollectionVerifyStage,
+    VerifyStage,
     NegativesStage,
     DifficultyStage,
     PoolsStage,
@@ -42,8 +42,3 @@ BY_NAME: dict[str, type[Stage[Any, Any, Any]]] = {s.name: s for s in STAGES}
 def stages_until(until: str) -> list[type[Stage[Any, Any, Any]]]:
     """The stages a run with `--until until` runs, in order."""
     return list(STAGES[: NAMES.index(until) + 1])
-
-
-def table_stage(table: str) -> type[Stage[Any, Any, Any]]:
-    """The per-video stage that writes `table` (which stage's rows a view part comes from)."""
-    return next(s for s in STAGES if s.per_video and table in s.writes)

@@ -7,17 +7,20 @@ Each chain (the refined text, else the draft) is scored with the same functions 
 and `curation.checks.check_counts` turns them into acceptance per check. A chain that refinement already dropped
 keeps its reason (scores are still filled; no check judges it).
 
-Outer call, as the curate flow uses it: `VerifyStage(config).process_batch(pairs, samples=..., views=...)` with
-`pairs` a list of (CotRecord, TaskRecord); `remember(cots)` first registers accepted chains of earlier runs for
+In the curate flow the stage runs on the collection (`run`): every chain of the run, with accepted chains of
+earlier runs remembered for `near_duplicate` and self-consistency samples from the drafting model; `verdict_stats`
+gives the run summary its numbers (verdicts, acceptance per check and per `cot.source`). One chain at a time, as
+tests and other stages call it: `VerifyStage(config).process_batch(pairs, samples=..., views=...)` with `pairs` a
+list of (CotRecord, TaskRecord); `remember(cots)` first registers accepted chains of earlier runs for
 `near_duplicate`. Without `views` the checks that need the video (citations, consistency, and the view-dependent
 parts of relevance and support) skip.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from curation.checks import (
     DEFAULT_CHECKS,
@@ -33,8 +36,10 @@ from curation.checks import (
     shingles,
 )
 from curation.checks.basic import NearDuplicateCheck
+from curation.collection import Batches, Collection, StageRows
 from curation.stage import Stage
 from schemas import CotRecord, TaskRecord, VideoView
+from schemas.synthesis import acceptance_by_source
 from trainers.citations import check_citations
 from trainers.rewards import accuracy_reward, format_reward, parse_completion
 
@@ -53,6 +58,7 @@ __all__ = [
     "jaccard",
     "reason_counts",
     "shingles",
+    "verdict_stats",
 ]
 
 
@@ -61,6 +67,11 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
 
     name = "verify"
     Config = VerifyConfig
+    version = 1
+    reads = ("tasks", "cot")
+    writes = ("cot",)
+    needs = ("refine",)
+    uses = ("draft",)  # self-consistency samples come from the first drafting model
 
     def __init__(self, config: VerifyConfig | None = None) -> None:
         super().__init__(config)
@@ -75,6 +86,23 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
         for cot in cots:
             if cot.accepted:
                 self._duplicates.remember(cot.task_id, chain_text(cot))
+
+    def run(self, collection: Collection, batches: Batches) -> StageRows:
+        """The collection contract: verify every chain of the run; chains of earlier runs count for
+        near-duplicates (a chain is never a near-duplicate of itself)."""
+        cots: list[CotRecord] = collection.rows("cot")
+        if not cots:
+            return StageRows(rows={"cot": []})
+        by_task = {t.task_id: t for t in collection.rows("tasks")}
+        current = {c.cot_id for c in cots}
+        self.remember(c for c in collection.published("cot") if c.cot_id not in current)
+        items = [(c, by_task[c.task_id]) for c in cots]
+        samples = None
+        if self.config.self_consistency > 0:
+            backend = collection.llm(collection.config.draft.drafters()[0].llm)
+            samples = draw_samples(backend, items, collection.views, self.config.self_consistency)
+        verified = self.process_batch(items, samples=samples, views=collection.views)
+        return StageRows(rows={"cot": verified}, stats=verdict_stats(verified))
 
     def cite(self, cot: CotRecord, view: VideoView) -> None:
         """Check the citations of the chain and of its draft against the video; fill the citation columns."""
@@ -147,6 +175,28 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
 def reason_counts(cots: Iterable[CotRecord]) -> Counter[str]:
     """Chains per verdict: "accepted" or the reject reason — what the manifest summary records."""
     return Counter("accepted" if c.accepted else (c.reject_reason or "unverified") for c in cots)
+
+
+def verdict_stats(cots: list[CotRecord]) -> dict[str, Any]:
+    """The run summary's numbers of verified chains: verdicts, mean grounding and citation accuracy of drafts and
+    accepted chains, chains and accepted chains per drafting model and per source (`cot.source`), and per check
+    the chains it ran on and failed."""
+    accepted = [c for c in cots if c.accepted]
+    drafted = [c for c in cots if c.draft]
+    by_model: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for c in cots:
+        by_model[c.model]["chains"] += 1
+        by_model[c.model]["accepted"] += int(c.accepted)
+    return {
+        "verdicts": reason_counts(cots),
+        "grounding_draft": sum(c.grounding_draft for c in drafted) / max(1, len(drafted)),
+        "grounding_accepted": sum(c.grounding for c in accepted) / max(1, len(accepted)),
+        "citation_draft": sum(c.citation_accuracy_draft for c in drafted) / max(1, len(drafted)),
+        "citation_accepted": sum(c.citation_accuracy for c in accepted) / max(1, len(accepted)),
+        "by_model": by_model,
+        "by_source": acceptance_by_source(cots),
+        "checks": {name: {"ran": n.checked, "failed": n.failed} for name, n in sorted(check_counts(cots).items())},
+    }
 
 
 def draw_samples(

@@ -253,6 +253,19 @@ def card_body(s: CardStats, pretty_name: str) -> str:
     out.append(
         f"\n- subtitle leakage (answerable from the transcript alone): {_share(s.subtitle_leak_share)}\n"
         f"- absence tasks (generator `absence`): {_share(s.absence_share)}\n"
+        f"- answered by the prompt itself (its duration header or shot list prints the answer): "
+        f"{_share(s.prompt_answerable_share)}"
+        + (
+            f" — {s.prompt_answerable_tasks} tasks, "
+            + (
+                "all kept out of the pools"
+                if not s.prompt_answerable_in_pools
+                else f"{s.prompt_answerable_in_pools} of them in the pools (`pools.keep_prompt_answerable`)"
+            )
+            if s.prompt_answerable_tasks
+            else ""
+        )
+        + "\n"
     )
     out.append("\n## Chains of thought\n")
     out.append(
@@ -264,6 +277,18 @@ def card_body(s: CardStats, pretty_name: str) -> str:
     if s.cot_reject_reasons:
         out.append(
             "\nVerifier reject reasons: " + ", ".join(f"`{k}` {v}" for k, v in s.cot_reject_reasons.items()) + ".\n"
+        )
+    if s.source_acceptance:
+        out.append(
+            "\nAcceptance per source (`cot.source`: `skeleton` is built by code from the task's evidence, `polished` "
+            "an LLM's rewrite of a skeleton that kept its facts, `rationale` an LLM handed the answer, `blind` an LLM "
+            "that was not):\n\n"
+        )
+        out.append(
+            _table(
+                ["source", "chains", "accepted", "acceptance rate"],
+                [[a.source, a.chains, a.accepted, f"{100 * a.rate:.1f}%"] for a in s.source_acceptance],
+            )
         )
     if s.check_acceptance:
         out.append(

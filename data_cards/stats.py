@@ -28,6 +28,7 @@ from schemas.card import (
 )
 from schemas.store import Dataset
 from schemas.store.query import connect
+from schemas.synthesis import COT_SOURCES, SourceAcceptance
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,9 @@ def _collect(con: duckdb.DuckDBPyConnection, ds: Dataset, rev: int) -> CardStats
     if tasks:
         stats.subtitle_leak_share = round(leaks / tasks, 4)
         stats.absence_share = round(absent / tasks, 4)
+    stats.prompt_answerable_tasks, stats.prompt_answerable_in_pools = _prompt_answerable(con)
+    if tasks and "prompt_answerable" in _columns(con, "tasks"):
+        stats.prompt_answerable_share = round(stats.prompt_answerable_tasks / tasks, 4)
     stats.difficulty = _difficulty(con)
     stats.chain_words_all, stats.chain_words_accepted = _chain_lengths(con)
     stats.acceptance = [
@@ -135,6 +139,7 @@ def _collect(con: duckdb.DuckDBPyConnection, ds: Dataset, rev: int) -> CardStats
     )
     stats.citation_accuracy = _citation_accuracy(con)
     stats.check_acceptance = _check_acceptance(con)
+    stats.source_acceptance = _source_acceptance(con)
     stats.revisions = [
         RevisionInfo(r.revision, r.created, r.command, sum(s.rows for s in m.shards if s.revision == r.revision))
         for r in m.revisions
@@ -217,6 +222,30 @@ def _check_acceptance(con: duckdb.DuckDBPyConnection) -> list[CheckAcceptance]:
         SELECT run.name, run.n, coalesce(failed.n, 0) FROM run LEFT JOIN failed USING (name) ORDER BY run.pos, run.name
     """
     return [CheckAcceptance(str(name), int(n), int(f)) for name, n, f in con.execute(sql).fetchall()]
+
+
+def _source_acceptance(con: duckdb.DuckDBPyConnection) -> list[SourceAcceptance]:
+    """Chains and accepted chains per `cot.source` (skeleton, polished, rationale, blind; "unrecorded" for chains
+    drafted before the source was kept), in COT_SOURCES order; none for datasets without the column."""
+    if "source" not in _columns(con, "cot"):
+        return []
+    sql = """SELECT coalesce(nullif(source, ''), 'unrecorded'), count(*), count(*) FILTER (WHERE accepted)
+             FROM cot GROUP BY 1"""
+    found = [SourceAcceptance(str(src), int(n), int(ok)) for src, n, ok in con.execute(sql).fetchall()]
+    order = {name: i for i, name in enumerate(COT_SOURCES)}
+    return sorted(found, key=lambda a: (order.get(a.source, len(order)), a.source))
+
+
+def _prompt_answerable(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(tasks the prompt answers, how many of them have rows in sft or rl); (0, 0) for datasets without the flag."""
+    if "prompt_answerable" not in _columns(con, "tasks"):
+        return 0, 0
+    flagged, pooled = _one(
+        con,
+        """SELECT count(*), count(*) FILTER (WHERE task_id IN (SELECT task_id FROM sft UNION SELECT task_id FROM rl))
+           FROM (SELECT DISTINCT ON (task_id) task_id FROM tasks WHERE prompt_answerable)""",
+    )
+    return int(flagged), int(pooled)
 
 
 def _provenance(con: duckdb.DuckDBPyConnection, config: dict[str, Any]) -> CardProvenance:

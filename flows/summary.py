@@ -71,8 +71,6 @@ class RunSummary:
         self.stage_stats.update({f"{out.stage}.{k}": v for k, v in out.stats.items() if k != "speech_seconds"})
 
 
-
-
 def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -> None:
     con = console or Console(stderr=True)
     t = Table(title=f"curated {dataset} (revision {s.revision})", show_header=True)
@@ -113,6 +111,21 @@ def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -
             f"synthesis: {syn.tasks} tasks, {syn.drafted} drafted chains; verdicts: {verdicts or 'none'}; "
             f"mean grounding {syn.grounding_draft:.2f} (drafts) → {syn.grounding_accepted:.2f} (accepted)"
         )
+        if syn.by_source:
+            con.print(
+                "accepted per source: "
+                + ", ".join(f"{k} {a.accepted}/{a.chains} ({a.rate:.0%})" for k, a in syn.by_source.items())
+            )
+        if syn.checks:
+            con.print(
+                "passed per check: "
+                + ", ".join(f"{k} {n['ran'] - n['failed']}/{n['ran']}" for k, n in syn.checks.items())
+            )
+        if syn.tasks:
+            con.print(
+                f"tasks the prompt answers (kept out of the pools unless pools.keep_prompt_answerable): "
+                f"{syn.prompt_answerable_tasks} of {syn.tasks} ({syn.prompt_answerable_share:.0%})"
+            )
         if syn.pools:
             con.print("pools: " + ", ".join(f"{k} {v}" for k, v in syn.pools.items()))
         cached = ", ".join(f"{k} {v}" for k, v in syn.cached.items())

@@ -26,6 +26,7 @@ from flows.perception import RunContext
 from flows.publish import publish_rows, reject_row
 from schemas import RejectRecord, from_arrow, to_arrow
 from schemas.store import DatasetWriter
+from schemas.synthesis import SourceAcceptance
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,11 +45,18 @@ class SynthesisSummary:
     citation_accepted: float = 0.0
     by_model: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     absence_tasks: int = 0
+    prompt_answerable_tasks: int = 0  # tasks whose prompt prints the answer (kept out of the pools by default)
+    by_source: dict[str, SourceAcceptance] = field(default_factory=dict)  # chains per cot.source, accepted
     checks: dict[str, dict[str, int]] = field(default_factory=dict)  # verifier check -> chains it ran on, failed
     pools: dict[str, int] = field(default_factory=dict)
     stage_wall: dict[str, float] = field(default_factory=dict)
     rows_added: dict[str, int] = field(default_factory=dict)
     revision: int = 0
+
+    @property
+    def prompt_answerable_share(self) -> float:
+        """Share of the run's tasks that the prompt answers (0 for no tasks)."""
+        return self.prompt_answerable_tasks / self.tasks if self.tasks else 0.0
 
     def absorb(self, stats: dict[str, Any]) -> None:
         """A stage's summary numbers (`StageRows.stats`), under the field of the same name."""
@@ -73,6 +81,12 @@ class SynthesisSummary:
                 for m, c in sorted(self.by_model.items())
             },  # fmt: skip
             "checks": self.checks,
+            "sources": {
+                s: {"chains": a.chains, "accepted": a.accepted, "acceptance": round(a.rate, 4)}
+                for s, a in self.by_source.items()
+            },
+            "prompt_answerable_tasks": self.prompt_answerable_tasks,
+            "prompt_answerable_share": round(self.prompt_answerable_share, 4),
             "pools": self.pools,
             "stage_wall": {k: round(v, 3) for k, v in self.stage_wall.items()},
             "rows_added": self.rows_added,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from schemas.synthesis import SourceAcceptance
+
 
 @dataclass
 class Histogram:
@@ -108,6 +110,11 @@ class CardStats:
     generators: dict[str, int] = field(default_factory=dict)  # tasks per generator
     subtitle_leak_share: float | None = None  # share of tasks answerable from the transcript alone
     absence_share: float | None = None  # share of tasks from the 'absence' generator
+    # Tasks whose prompt prints the answer (tasks.prompt_answerable): their share of all tasks, how many, and how
+    # many of them still have rows in sft or rl (0 unless pools.keep_prompt_answerable kept them).
+    prompt_answerable_share: float | None = None
+    prompt_answerable_tasks: int = 0
+    prompt_answerable_in_pools: int = 0
     difficulty: Histogram = field(default_factory=Histogram)  # rl.difficulty, 10 bins over [0, 1]
     chain_words_all: Histogram = field(default_factory=Histogram)  # words per chain, every chain in `cot`
     chain_words_accepted: Histogram = field(default_factory=Histogram)  # same bins, accepted chains only
@@ -115,12 +122,15 @@ class CardStats:
     cot_reject_reasons: dict[str, int] = field(default_factory=dict)  # verifier reject reasons of chains
     citation_accuracy: CitationAccuracy | None = None
     check_acceptance: list[CheckAcceptance] = field(default_factory=list)  # per verifier check, in check order
+    source_acceptance: list[SourceAcceptance] = field(default_factory=list)  # per cot.source, in COT_SOURCES order
     revisions: list[RevisionInfo] = field(default_factory=list)
     provenance: CardProvenance = field(default_factory=CardProvenance)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict of every field (histograms as edges/counts, acceptance with its rate)."""
+        """A JSON-ready dict of every field (histograms as edges/counts, acceptance per model, source and check
+        with its rate)."""
         doc = asdict(self)
-        for row, acc in zip(doc["acceptance"], self.acceptance, strict=True):
-            row["rate"] = round(acc.rate, 4)
+        for key in ("acceptance", "source_acceptance", "check_acceptance"):
+            for row, acc in zip(doc[key], getattr(self, key), strict=True):
+                row["rate"] = round(acc.rate, 4)
         return doc

@@ -11,8 +11,9 @@ from curation.checks import VerifyConfig, first_failure
 from curation.verify import VerifyStage
 from schemas import CotRecord, TaskRecord, VideoView
 from tests.views import BOX, build_view, street_view
-from trainers.chain_checks import coherence, support
-from trainers.claims import contradictions
+from trainers.chain_checks import coherence, mentions, singular, support
+from trainers.citations import add_keyframes, check_citations
+from trainers.claims import check_chain, contradictions
 
 
 def keyframes_numbered(view: VideoView) -> VideoView:
@@ -268,35 +269,161 @@ def test_first_failure_gives_reason_and_detail_for_a_rewrite(street):
     assert bad is not None and (bad.reason, bad.detail) == ("unsupported_answer", "never states the count: 2 people")
 
 
-def test_acceptance_per_check_reaches_the_card_and_browse(street, dataset_dir):
+def test_acceptance_per_check_and_source_and_prompt_answered_tasks_reach_summary_card_browse(street, dataset_dir):
     import duckdb
 
     from curation.checks import check_counts
+    from curation.verify import verdict_stats
     from data_cards.card import card_body
     from data_cards.stats import collect_stats
     from flows.browse.overview_data import from_card, from_counts
+    from flows.synthesis import SynthesisSummary
     from schemas.store import DatasetWriter
+    from schemas.synthesis import acceptance_by_source
     from tests.records import PROV, sample_records
 
     pairs = [(chain(think, answer, task), task) for task, answer, think in GOOD.values()]
     pairs += [(chain(think, answer, task), task) for task, answer, think, _ in BAD.values()]
+    sources = ["skeleton", "polished", "rationale", "blind", ""]  # "": drafted before the source was recorded
     for i, (c, _) in enumerate(pairs):
-        c.cot_id, c.provenance = f"c{i}", PROV
+        c.cot_id, c.provenance, c.source = f"c{i}", PROV, sources[i % len(sources)]
     cots = VerifyStage().process_batch(pairs, views={"st": street})
-    records = sample_records("a" * 64) | {"cot": cots}
+    records = sample_records("a" * 64)
+    vid = records["tasks"][0].video_id
+    # Four tasks, two of which the prompt answers ("t1" has sft and rl rows, the flagged ones none).
+    records["tasks"] += [
+        TaskRecord(f"t{i}", vid, "numeric", "numerical", "How long is the video, in seconds?", "12",
+                   prompt_answerable=i < 4, provenance=PROV)
+        for i in (2, 3, 4)
+    ]  # fmt: skip
+    records["cot"] = cots
     with DatasetWriter(dataset_dir) as w:
         for table, rows in records.items():
             w.append(table, rows)
         w.commit()
     want = {name: (n.checked, n.failed) for name, n in check_counts(cots).items()}
     assert want["support"] == (22, 7) and want["consistency"][1] == 3
+    by_source = {s: (a.chains, a.accepted) for s, a in acceptance_by_source(cots).items()}
+    assert list(by_source) == ["skeleton", "polished", "rationale", "blind", "unrecorded"]
+    assert sum(n for n, _ in by_source.values()) == 22 and sum(a for _, a in by_source.values()) == 11
+    assert by_source["skeleton"] == (5, 3)  # GOOD chains 0, 5, 10 and BAD chains 15, 20 (rejected)
+
+    # The run summary: per check, per source, and the share of tasks the prompt answers
+    summary = SynthesisSummary()
+    summary.absorb(verdict_stats(cots))
+    summary.absorb({"tasks": 4, "prompt_answerable_tasks": 2})
+    doc = summary.to_json()
+    assert {k: (v["ran"], v["failed"]) for k, v in doc["checks"].items()} == want
+    assert {k: (v["chains"], v["accepted"]) for k, v in doc["sources"].items()} == by_source
+    assert doc["sources"]["skeleton"]["acceptance"] == 0.6
+    assert (doc["prompt_answerable_tasks"], doc["prompt_answerable_share"]) == (2, 0.5)
+
+    # The data card
     stats = collect_stats(dataset_dir)
     assert {c.check: (c.checked, c.failed) for c in stats.check_acceptance} == want
     assert [c.check for c in stats.check_acceptance][:3] == ["format", "length", "language"]
-    assert "| support | 22 | 7 | 68.2% |" in card_body(stats, "t")
-    assert from_card(stats).checks == [(c.check, c.checked, c.failed) for c in stats.check_acceptance]
+    assert [(a.source, a.chains, a.accepted) for a in stats.source_acceptance] == [
+        (s, n, a) for s, (n, a) in by_source.items()
+    ]
+    assert (stats.prompt_answerable_share, stats.prompt_answerable_tasks, stats.prompt_answerable_in_pools) == (
+        0.5, 2, 0)  # fmt: skip
+    body = card_body(stats, "t")
+    assert "| support | 22 | 7 | 68.2% |" in body
+    assert "| skeleton | 5 | 3 | 60.0% |" in body and "| unrecorded | 4 | 2 | 50.0% |" in body
+    assert "shot list prints the answer): 50.0% — 2 tasks, all kept out of the pools" in body
+    assert stats.to_json()["source_acceptance"][0] == {"source": "skeleton", "chains": 5, "accepted": 3, "rate": 0.6}
+
+    # Browse's overview: from the card's statistics, and from its own queries (the same numbers)
+    overview = from_card(stats)
+    assert overview.checks == [(c.check, c.checked, c.failed) for c in stats.check_acceptance]
+    assert overview.sources == [(s, n, a) for s, (n, a) in by_source.items()]
+    note = ("tasks the prompt answers (duration, shot list)", "50% (2, all kept out of the pools)")
+    assert note in overview.notes
     from schemas.store.query import connect
 
     con = connect(dataset_dir)
     assert isinstance(con, duckdb.DuckDBPyConnection)
-    assert from_counts(con).checks == from_card(stats).checks
+    own = from_counts(con)
+    assert (own.checks, own.sources) == (overview.checks, overview.sources) and note in own.notes
+
+
+# ----------------------------------------------------------------------------------------------------
+# Bugs the skeletons ran into: each a chain that is right and was rejected
+
+
+def test_plurals_fold_to_their_singular_so_one_bus_supports_a_count_of_buses():
+    plurals = {"buses": "bus", "boxes": "box", "benches": "bench", "dishes": "dish", "glasses": "glass",
+               "puppies": "puppy", "cars": "car", "houses": "house", "shoes": "shoe", "knives": "knife",
+               "mice": "mouse", "geese": "goose", "teeth": "tooth"}  # fmt: skip
+    assert {p: singular(p) for p in plurals} == plurals
+    # words that only end in s stay as they are
+    assert [singular(w) for w in ("bus", "glass", "status", "this", "has", "news")] == [
+        "bus", "glass", "status", "this", "has", "news"]  # fmt: skip
+    assert mentions("The keyframes show 2 people and 3 children.", "person") and mentions("two buses", "bus")
+    view = keyframes_numbered(build_view("road", [
+        {"start": 0.0, "end": 4.0, "frames": [{"objects": [("bus", 0.9, BOX)], "colours": ["white"]}]},
+        {"start": 4.0, "end": 8.0, "frames": [{"objects": [("car", 0.9, BOX)], "colours": ["red"]}]},
+    ]))  # fmt: skip
+    task = num("road", "counting", "How many buses can be seen in the video between 0.00s and 4.00s?", "1",
+               ["road-s0", "road-f00001"])  # fmt: skip
+    think = "In shot 1 [0.00–4.00s] [kf f00001], the keyframe shows 1 bus."
+    assert support(think, task, "1", view) is None
+    assert verdict(think, "1", task, view) is None
+
+
+def test_a_sentence_ending_on_a_citation_or_an_option_letter_is_not_cut_off():
+    for ending in ("the colour blue is seen at [8.00s].", "the car is seen at [kf f00002].",
+                   "the dog is at [box 0.10,0.20,0.50,0.60 @ 10.50s].", "the red car is option A.",
+                   "the red car is option a.", 'the sign reads "OPEN AT".'):  # fmt: skip
+        assert coherence(f"In shot 1 [0.00–3.00s], {ending} So the answer is B.") is None, ending
+    # a citation is a word of its own: three different times after "at" are no loop; one cited thrice is
+    assert coherence("A car is seen at [0.50s], at [1.00s], at [1.50s] and at [2.00s].") is None
+    looped = coherence("A car is seen at [kf f00001] [kf f00001] [kf f00001].")
+    assert looped is not None and looped.startswith("repeated loop")
+    # still cut off: a sentence that ends on an article or a preposition
+    assert coherence("In shot 1 [0.00–3.00s], a car stands next to the.") == 'truncated: ends on "the"'
+    assert coherence("In shot 1 [0.00–3.00s], the car is a.") == 'truncated: ends on "a"'
+
+
+def test_orange_the_colour_is_not_read_as_the_fruit():
+    view = keyframes_numbered(build_view("sunset", [
+        {"start": 0.0, "end": 4.0, "frames": [{"objects": [("person", 0.9, BOX)], "colours": ["orange", "black"]}]},
+        {"start": 4.0, "end": 8.0, "frames": [{"objects": [("orange", 0.8, BOX)], "colours": ["green"]}]},
+    ]))  # fmt: skip
+    task = mc("sunset", "visible", COLOURS_Q.format(a="0.00", b="4.00"), "C",
+              ["A. blue", "B. white", "C. orange", "D. pink"], ["sunset-s0", "sunset-f00001"])  # fmt: skip
+    for think in (
+        "In shot 1 [0.00–4.00s] [kf f00001], the keyframe shows a person and the colour orange.",
+        "In shot 1 [0.00–4.00s] [kf f00001], the keyframe shows a person and the colours orange and black.",
+        "In shot 1 [0.00–4.00s] [kf f00001], a person in orange stands against a black wall.",
+        "In shot 1 [0.00–4.00s] [kf f00001], the sky is orange behind a person.",
+        "In shot 1 [0.00–4.00s] [kf f00001], an orange colour fills the frame around a person.",
+        "In shot 1 [0.00–4.00s] [kf f00001], the keyframe shows a person and orange.",  # the evidence decides
+    ):
+        assert check_citations(think, view).errors == [], think
+        assert verdict(think, "C", task, view) is None, think
+
+    def kinds(sentence: str) -> list[tuple[str, str, bool]]:
+        return [(c.kind, c.value, c.supported) for c in check_chain(sentence, view).claims if c.kind != "time"]
+
+    # the fruit is still the fruit: "an orange", "oranges", "orange juice"
+    assert kinds("In shot 2 [4.00–8.00s], the keyframe shows an orange.") == [("object", "orange", True)]
+    assert kinds("In shot 2 [4.00–8.00s], two oranges lie on the table.") == [("count", "2 orange", False)]
+    assert kinds("In shot 1 [0.00–4.00s], the keyframe shows an orange.") == [("object", "orange", False)]
+    # and a colour that is not there is still a contradiction
+    assert kinds("In shot 2 [4.00–8.00s], the wall is orange.") == [("colour", "orange", False)]
+
+
+def test_keyframes_are_added_only_inside_the_cited_range():
+    # One long shot [0–9s] with keyframes at 3s (a car) and 6s (a car and a dog): a sentence about [0.00–4.00s]
+    # may cite the 3s keyframe only, although the 6s one (same shot) shows more of what it says.
+    view = keyframes_numbered(build_view("long", [
+        {"start": 0.0, "end": 9.0, "frames": [{"objects": [("car", 0.9, BOX)]},
+                                             {"objects": [("car", 0.9, BOX), ("dog", 0.9, BOX)]}]},
+    ]))  # fmt: skip
+    out = add_keyframes("From the start [0.00–4.00s], a car and a dog are in the street.", view)
+    assert out == "From the start [0.00–4.00s] [kf f00001], a car and a dog are in the street."
+    assert not any("outside the cited" in e for e in check_citations(out, view).errors)
+    # a point citation gets the keyframe within the tolerance, and none when there is none that close
+    assert add_keyframes("At [6.20s], a dog runs.", view) == "At [6.20s] [kf f00002], a dog runs."
+    assert add_keyframes("At [4.50s], a car waits.", view) == "At [4.50s], a car waits."

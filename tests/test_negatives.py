@@ -11,11 +11,11 @@ from curation.negatives import (
     near_duplicate_shots,
     near_miss_spans,
     pair_sides,
-    phash_distance,
     phash_distances,
     shuffled_orders,
     similar_transcript_shots,
 )
+from curation.phash import hamming
 from schemas import CotRecord, TaskRecord
 from tests.views import BOX, build_view
 from trainers.rewards import kendall_tau, parse_completion, temporal_iou
@@ -32,14 +32,14 @@ def flip(h: str, bits: list[int]) -> str:
 
 
 def test_phash_distance_counts_differing_bits():
-    assert phash_distance(BASE, BASE) == 0
-    assert phash_distance(BASE, flip(BASE, [0, 17, 63])) == 3
-    assert phash_distance("0" * 16, "f" * 16) == 64
+    assert hamming(BASE, BASE) == 0
+    assert hamming(BASE, flip(BASE, [0, 17, 63])) == 3
+    assert hamming("0" * 16, "f" * 16) == 64
     hashes = [BASE, flip(BASE, [1, 2]), "0" * 16]
     assert phash_distances(hashes, chunk=2).tolist() == [
-        [0, 2, phash_distance(BASE, "0" * 16)],
-        [2, 0, phash_distance(hashes[1], "0" * 16)],
-        [phash_distance(BASE, "0" * 16), phash_distance(hashes[1], "0" * 16), 0],
+        [0, 2, hamming(BASE, "0" * 16)],
+        [2, 0, hamming(hashes[1], "0" * 16)],
+        [hamming(BASE, "0" * 16), hamming(hashes[1], "0" * 16), 0],
     ]
 
 

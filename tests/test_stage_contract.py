@@ -18,6 +18,7 @@ from flows.config import CurateConfig, load_config
 from flows.perception import RunContext, run_one
 from flows.synthesis import Backends, SynthesisSummary, run_stage
 from schemas import TABLES, RejectRecord
+from schemas.synthesis import acceptance_by_source
 from tests.llm_standins import chat_reply
 from tests.views import kitchen_view, street_view
 
@@ -106,6 +107,13 @@ def test_every_collection_stage_runs_through_one_helper(tmp_path: Path, chat_ser
     # Per verifier check: how many chains it ran on and failed, as the chains record it.
     assert summary.checks and all(0 <= n["failed"] <= n["ran"] <= len(cots) for n in summary.checks.values())
     assert sum(n["failed"] for n in summary.checks.values()) == sum(len(c.checks_failed) for c in cots)
+    # Per source (cot.source), and the tasks the prompt answers, as the chains and tasks record them.
+    assert summary.by_source == acceptance_by_source(cots) and sum(a.chains for a in summary.by_source.values()) == len(
+        cots
+    )
+    assert summary.prompt_answerable_tasks == sum(t.prompt_answerable for t in tasks)
+    doc = summary.to_json()
+    assert set(doc["sources"]) == set(summary.by_source) and "prompt_answerable_share" in doc
     assert summary.pools == {t: len(collection.rows(t)) for t in ("sft", "rl", "pairs")}
     # Rejections travel one way: a stage's Rejected becomes a `rejects` row with that stage's provenance.
     assert rejects and {r.stage for r in rejects} <= {"tasks", "pools"}

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from schemas import TaskRecord, VideoView
 from trainers.claims import (
     _POINT,
+    _QUOTED,
     _SPAN,
     BOX_CITE,
     KEYFRAME_CITE,
@@ -116,16 +117,49 @@ def all_cited(think: str, view: VideoView | None = None) -> list[tuple[float, fl
 # Words
 
 
+# Plurals no suffix rule undoes, and words that only look plural.
+IRREGULAR = {
+    "people": "person", "men": "man", "women": "woman", "children": "child", "mice": "mouse", "geese": "goose",
+    "feet": "foot", "teeth": "tooth", "oxen": "ox", "dice": "die", "knives": "knife", "wives": "wife",
+    "lives": "life", "leaves": "leaf", "shelves": "shelf", "wolves": "wolf", "halves": "half", "loaves": "loaf",
+    "calves": "calf", "thieves": "thief", "scarves": "scarf", "selves": "self", "potatoes": "potato",
+    "tomatoes": "tomato", "heroes": "hero", "echoes": "echo", "quizzes": "quiz", "movies": "movie",
+    "cookies": "cookie", "zombies": "zombie", "selfies": "selfie", "brownies": "brownie", "calories": "calorie",
+    "headaches": "headache", "caches": "cache", "niches": "niche", "avalanches": "avalanche",
+    "moustaches": "moustache", "mustaches": "mustache", "cliches": "cliche",
+}  # fmt: skip
+# Singular nouns that end in s: their plural adds -es ("buses"), and as written they are no plural.
+ENDS_IN_S = frozenset(
+    (  # noqa: SIM905 - a word list reads better as text
+        "bus gas lens canvas atlas virus campus bonus circus walrus iris chorus census status cactus octopus plus "
+        "bias alias lotus fungus corpus genus news series species means cosmos chaos ethos pathos kudos thermos "
+        "scissors skis trousers pants jeans shorts"
+    ).split()
+)
+
+
+def singular(word: str) -> str:
+    """The singular of a lower-case English noun: irregulars ("people" → "person", "mice" → "mouse",
+    "knives" → "knife"), -ies ("puppies" → "puppy"), -ses/-xes/-ches/-shes ("buses" → "bus", "glasses" →
+    "glass", "boxes" → "box", "benches" → "bench", "dishes" → "dish"), else a plain -s ("cars" → "car",
+    "houses" → "house", "shoes" → "shoe"). Words that only end in s ("bus", "glass", "this", "status") stay."""
+    if word in IRREGULAR:
+        return IRREGULAR[word]
+    if word in ENDS_IN_S or len(word) <= 3 or word.endswith(("ss", "us", "is")):
+        return word  # too short to undo ("is", "has", "its"), or singular as written
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "shes", "ches", "xes")) or (word.endswith("ses") and word[:-2] in ENDS_IN_S):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
+
+
 def _singular(word: str) -> str:
+    """`singular`, then synonyms folded ("men" → "man" → "person", "bikes" → "bike" → "bicycle")."""
     if word in SYNONYMS:
         return SYNONYMS[word]
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith(("ches", "shes", "xes", "sses")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+    one = singular(word)
+    return SYNONYMS.get(one, one)
 
 
 def words(text: str) -> list[str]:
@@ -187,10 +221,39 @@ def _loop(tokens: list[str]) -> str | None:
     return None
 
 
+def _marked(text: str) -> str:
+    """`text` with each citation as one word of its own ("at [8.00s]." → "at cite800.") and quotes left out: the
+    prose the coherence tests read. A citation stays a word, so a sentence that ends on one is not cut off, and
+    "at [1.00s], at [2.00s], at [3.00s]" is no loop of "at"; the same citation three times still is."""
+
+    def word(m: re.Match[str]) -> str:
+        return " cite" + "".join(re.findall(r"[0-9]", m.group(0))) + " "
+
+    out = KEYFRAME_CITE.sub(word, BOX_CITE.sub(word, text))
+    return _QUOTED.sub(" ", _POINT.sub(word, _SPAN.sub(word, out)))
+
+
+_OPTION_WORDS = frozenset(["option", "options", "answer", "choice", "letter"])
+
+
+def _dangling(sentence: str) -> str | None:
+    """The word a sentence ends on when that cuts it off ("… next to the."), else None. A citation ("seen at
+    [8.00s].") and an option letter ("It is A.", "That is option a.") end a sentence well."""
+    last = re.findall(r"[A-Za-z0-9]+", _marked(sentence))
+    if not last or last[-1].startswith("cite"):
+        return None
+    word = last[-1]
+    if word.lower() not in DANGLING:
+        return None
+    if len(word) == 1 and (word.isupper() or (len(last) > 1 and last[-2].lower() in _OPTION_WORDS)):
+        return None
+    return word.lower()
+
+
 def coherence(think: str) -> str | None:
     """None when the reasoning reads as language, else what is wrong (loop, token salad, truncation)."""
     body = reasoning(think)
-    prose = strip_citations(body)
+    prose = _marked(body)
     tokens = _WORD.findall(prose.lower())
     loop = _loop(tokens)
     if loop is not None:
@@ -215,11 +278,9 @@ def coherence(think: str) -> str | None:
             return f'truncated: "…{text[-40:]}"'
         if not _END.search(text):
             return f'truncated: no end punctuation in "…{text[-40:]}"'
-        # "… seen at [6.00s]." ends on its citation, not on "at".
-        last = [] if re.search(r"\]\W*$", text) else re.findall(r"[A-Za-z0-9]+", strip_citations(text))
-        # "It is A." ends on an option letter, not on the article.
-        if last and last[-1].lower() in DANGLING and not (len(last[-1]) == 1 and last[-1].isupper()):
-            return f'truncated: ends on "{last[-1].lower()}"'
+        word = _dangling(text)
+        if word is not None:
+            return f'truncated: ends on "{word}"'
     return None
 
 

@@ -24,10 +24,10 @@ video at first), as in `trainers.claims`.
 
 The drafting model is tiny, so the form is enforced by code, not hoped for: `normalise_times` rewrites the ways
 models write times (``(12.4 s)``, ``[12.4-15 sec]``, ``from 12.4 to 15 seconds``) into the normal form, and
-`add_keyframes` adds to every time-citing sentence the keyframes whose evidence supports it. `check_citations`
-(against a video's records) and `check_text_view_citations` (against the text view a policy saw — what the
-trainers' citation reward uses) return a `CitationReport`: how many citations were checked and, for each one
-that fails, the reason. Citation accuracy = valid / checked (0 for a chain that cites nothing).
+`add_keyframes` adds to every time-citing sentence the keyframes inside its range whose evidence supports it.
+`check_citations` (against a video's records) and `check_text_view_citations` (against the text view a policy
+saw — what the trainers' citation reward uses) return a `CitationReport`: how many citations were checked and, for
+each one that fails, the reason. Citation accuracy = valid / checked (0 for a chain that cites nothing).
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ from trainers.claims import (
     cited_ranges,
     is_negated,
     is_speech,
-    range_evidence,
     speech_times,
     split_sentences,
     strip_citations,
@@ -126,19 +125,23 @@ def normalise_times(think: str) -> str:
     return _PROSE_POINT.sub(lambda m: f"{m.group(1)} {point_cite(float(m.group(2)))}", out)
 
 
+ROUNDING = 0.005 + 1e-6  # cited times have two decimals
+
+
 def _frames_in(view: VideoView, start: float, end: float, tol: float) -> list[FrameRecord]:
-    """Keyframes whose evidence `range_evidence` would use for [start, end], in time order."""
-    ids = {e.frame_id for e in range_evidence(view, start, end, tol)}
-    in_time = [f for f in view.frames if start - tol <= f.time <= end + tol]
-    return sorted({f.frame_id: f for f in [*in_time, *(f for f in view.frames if f.frame_id in ids)]}.values(),
-                  key=lambda f: f.time)  # fmt: skip
+    """Keyframes a sentence citing [start, end] may cite, in time order: those inside the range (as its two-decimal
+    times round), else — a point, or a span between keyframes — those within ±tol of it, as the checker allows.
+    Never a keyframe of the surrounding shot outside that: the checker rejects it, whatever it shows."""
+    inside = [f for f in view.frames if start - ROUNDING <= f.time <= end + ROUNDING]
+    near = inside or [f for f in view.frames if start - tol <= f.time <= end + tol]
+    return sorted(near, key=lambda f: f.time)
 
 
 def add_keyframes(think: str, view: VideoView, tol: float = 0.5) -> str:
     """Every sentence that cites a time (and no keyframe yet) gets `[kf …]` after its last time citation: the
-    fewest keyframes of that range (up to MAX_KEYFRAMES_PER_SENTENCE) whose evidence supports its claims, or the
-    keyframe nearest the range's middle when it makes no content claim. Negated sentences (absence) cite no
-    keyframe: no single frame shows that something is missing."""
+    fewest keyframes inside that range (`_frames_in`; up to MAX_KEYFRAMES_PER_SENTENCE) whose evidence supports
+    its claims, or the keyframe nearest the range's middle when it makes no content claim. Negated sentences
+    (absence) cite no keyframe: no single frame shows that something is missing."""
     if not view.frames:
         return think
     checker = ClaimChecker(view, tol, tol)

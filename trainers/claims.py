@@ -157,6 +157,7 @@ class ClaimChecker:
         self.time_tol_s = time_tol_s
         self.boundary_tol_s = boundary_tol_s
         labels = {_canon(lab) for lab in COCO_LABELS} | {o.label.lower() for e in view.evidence for o in e.objects}
+        self.labels = labels
         alts = _label_alternatives(labels)
         self.objects = re.compile(rf"\b({alts})(?:e?s)?\b", re.IGNORECASE)
         nums = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
@@ -199,10 +200,22 @@ class ClaimChecker:
             why = "" if ok else f"keyframes show {per_frame.get(lab, [0])}"
             claims.append(Claim("count", f"{n} {lab}", a, b, ok, why, not ok and lab in per_frame))
             counted.add(m.start(2))
+        colours = {_canon(c) for ev in evidence for c in ev.colours}
+        # A word that names an object and a colour ("orange") is read by its context, else by what is there.
+        as_colour: set[int] = set()  # where such a word is the colour
+        for m in self.objects.finditer(prose):
+            lab = _canon(m.group(1))
+            if lab not in COLOUR_WORDS or m.start(1) in counted:
+                continue
+            sense = colour_sense(prose, m.start(1), m.end(0))
+            if sense is None:
+                sense = "object" if lab in per_frame and lab not in colours else "colour"
+            if sense == "colour":
+                as_colour.add(m.start(1))
         found: set[str] = set()
         for m in self.objects.finditer(prose):
             lab = _canon(m.group(1))
-            if lab in found or m.start(1) in counted:
+            if lab in found or m.start(1) in counted or m.start(1) in as_colour:
                 continue
             found.add(lab)
             if negated:
@@ -211,8 +224,11 @@ class ClaimChecker:
             else:
                 ok = lab in per_frame
                 claims.append(Claim("object", lab, a, b, ok, "" if ok else "not detected in these keyframes"))
-        colours = {_canon(c) for ev in evidence for c in ev.colours}
-        for c in dict.fromkeys(_canon(w) for w in re.findall(r"[a-z]+", prose.lower()) if w in COLOUR_WORDS):
+        named = [
+            _canon(w.group(0)) for w in re.finditer(r"[a-z]+", prose.lower())
+            if w.group(0) in COLOUR_WORDS and (w.group(0) not in self.labels or w.start() in as_colour)
+        ]  # fmt: skip
+        for c in dict.fromkeys(named):
             if negated:
                 continue  # "no red car" says nothing checkable about the colours present
             ok = c in colours
@@ -237,6 +253,41 @@ class ClaimChecker:
                 known = bool(self.view.segments or self.view.words) if spoken else bool(ocr)
                 claims.append(Claim(kind, q, a, b, present, why, not present and known))
         return claims
+
+
+# Context that makes a word naming both a fruit and a colour ("orange") the colour, or the thing.
+_COLOUR_NOUNS = frozenset(["colour", "colours", "color", "colors", "coloured", "colored", "hue", "hues", "tint",
+                           "tone", "tones", "shade", "shades", "palette"])  # fmt: skip
+_COLOUR_BEFORE = frozenset(["is", "are", "was", "were", "looks", "appears", "in", "mostly", "mainly", "bright",
+                            "dark", "light", "pale", "deep", "vivid", "warm", "dominant", "prominent"])  # fmt: skip
+_COLOURED_THINGS = frozenset(["shirt", "shirts", "jacket", "coat", "dress", "hat", "cap", "clothes", "clothing",
+                              "wall", "walls", "sky", "background", "sign", "text", "letters", "logo", "sunset",
+                              "fire", "flames", "glow", "light", "lights", "paint", "stripe", "stripes"])  # fmt: skip
+_THING_AFTER = frozenset(["fruit", "fruits", "peel", "slice", "slices", "juice", "tree", "trees", "segment"])
+
+
+def colour_sense(prose: str, start: int, end: int) -> str | None:
+    """How `prose[start:end]`, a word that names an object and a colour ("orange"), is meant: "colour" ("the
+    colour orange", "orange colour", "is orange", "in orange", "red and orange", "an orange car"), "object"
+    ("oranges", "an orange", "orange juice"), or None when the sentence does not say."""
+    text = prose.lower()
+    before = re.findall(r"[a-z]+", text[:start])[-4:]
+    after = re.findall(r"[a-z]+", text[end:])[:2]
+    if text[start:end].endswith("s") or (after and after[0] in _THING_AFTER):
+        return "object"
+    if after and (after[0] in _COLOUR_NOUNS or after[0] in _COLOURED_THINGS or after[0] in COLOUR_WORDS):
+        return "colour"  # "orange colour", "orange shirt", "orange red"
+    if len(after) == 2 and after[0] in ("and", "or") and after[1] in COLOUR_WORDS:
+        return "colour"  # "orange and blue"
+    if before and before[-1] in _COLOUR_BEFORE:
+        return "colour"  # "is orange", "in orange", "bright orange"
+    if len(before) >= 2 and before[-1] in ("and", "or") and before[-2] in COLOUR_WORDS:
+        return "colour"  # "red and orange"
+    if any(w in _COLOUR_NOUNS for w in before):
+        return "colour"  # "the colour orange", "the colours red, blue and orange"
+    if before and before[-1] in ("a", "an", "one"):
+        return "object"  # "an orange"; "an orange car" was read above
+    return None
 
 
 _NEGATION = re.compile(r"\b(?:no|not|never|none|nowhere|nothing|neither|nor)\b|n't\b", re.IGNORECASE)

@@ -206,5 +206,9 @@ class TasksStage(Stage[TasksConfig, list[VideoView], tuple[list[TaskRecord], lis
         return StageRows(
             rows={"tasks": tasks},
             rejected=[Rejected(r.reason, r.detail, r.video_id, r.item_id, r.path) for r in rejects],
-            stats={"tasks": len(tasks), "absence_tasks": sum(t.generator == "absence" for t in tasks)},
+            stats={
+                "tasks": len(tasks),
+                "absence_tasks": sum(t.generator == "absence" for t in tasks),
+                "prompt_answerable_tasks": sum(t.prompt_answerable for t in tasks),
+            },
         )

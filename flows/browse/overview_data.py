@@ -25,6 +25,7 @@ class Overview:
     rejects: list[tuple[str, str, int, str]] = field(default_factory=list)  # stage, reason, count, link
     models: list[tuple[str, int, int]] = field(default_factory=list)  # drafting model, chains, accepted
     checks: list[tuple[str, int, int]] = field(default_factory=list)  # verifier check, chains judged, failed
+    sources: list[tuple[str, int, int]] = field(default_factory=list)  # cot.source, chains, accepted
     notes: list[tuple[str, str]] = field(default_factory=list)
     revisions: list[tuple[int, str, str, int]] = field(default_factory=list)  # rev, created, command, rows
 
@@ -36,6 +37,12 @@ def rejects_link(stage: str, reason: str, source: str = "rejects") -> str:
         query = {"verdict": "rejected"} if reason in ("", "unspecified") else {"verdict": "rejected", "reason": reason}
         return "/samples?" + urlencode(query)
     return "/rejects?" + urlencode({"stage": stage, "reason": reason})
+
+
+def prompt_answerable_note(share: float, flagged: int, in_pools: int) -> tuple[str, str]:
+    """The overview's line on tasks whose prompt prints the answer, and whether they reached the pools."""
+    where = "all kept out of the pools" if not in_pools else f"{in_pools} in the pools"
+    return ("tasks the prompt answers (duration, shot list)", f"{100 * share:.0f}% ({flagged}, {where})")
 
 
 def _minutes(seconds_or_hours: float, hours: bool = False) -> str:
@@ -85,8 +92,15 @@ def from_card(stats: Any) -> Overview:
     o.rejects.sort(key=lambda r: (-r[2], r[0], r[1]))
     o.models = [(m.model, m.chains, m.accepted) for m in stats.acceptance]
     o.checks = [(c.check, c.checked, c.failed) for c in getattr(stats, "check_acceptance", [])]
+    o.sources = [(a.source, a.chains, a.accepted) for a in getattr(stats, "source_acceptance", [])]
     if stats.subtitle_leak_share is not None:
         o.notes.append(("tasks answerable from the transcript alone", f"{100 * stats.subtitle_leak_share:.0f}%"))
+    if getattr(stats, "prompt_answerable_share", None) is not None:
+        o.notes.append(
+            prompt_answerable_note(
+                stats.prompt_answerable_share, stats.prompt_answerable_tasks, stats.prompt_answerable_in_pools
+            )
+        )
     if stats.languages:
         o.notes.append(("speech by language", ", ".join(f"{k} {v:.1f} min" for k, v in stats.languages.items())))
     if stats.citation_accuracy is not None and stats.citation_accuracy.all is not None:
@@ -115,6 +129,10 @@ def from_counts(con: duckdb.DuckDBPyConnection) -> Overview:
     o.pools = [(r["pool"], r["split"], r["n"]) for r in pools]
     o.problem_types = [(r["problem_type"], r["tasks"], r["sft"], r["rl"]) for r in q.tasks_by_type(con)]
     o.checks = [(r["name"], r["checked"], r["failed"]) for r in q.check_acceptance(con)]
+    o.sources = [(r["source"], r["chains"], r["accepted"]) for r in q.source_acceptance(con)]
+    flagged = q.prompt_answerable(con)
+    if flagged is not None and c["tasks"]:
+        o.notes.append(prompt_answerable_note(flagged["flagged"] / c["tasks"], flagged["flagged"], flagged["in_pools"]))
     o.rejects = [
         (r["stage"], r["reason"], r["n"], rejects_link(r["stage"], r["reason"], r["source"]))
         for r in q.reject_reasons(con)

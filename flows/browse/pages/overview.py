@@ -89,6 +89,15 @@ def render(req: Request) -> Html:
                 [[m, n, a, f"{a / n:.0%}" if n else "–"] for m, n, a in o.models],
             )
         )
+    if o.sources:
+        parts.append(tag("h2", "Acceptance per source"))
+        parts.append(
+            table(
+                ["source", "chains", "accepted", "rate"],
+                [[src, n, a, f"{a / n:.0%}" if n else "–"] for src, n, a in o.sources],
+                class_="source-acceptance",
+            )
+        )
     if o.checks:
         parts.append(tag("h2", "Acceptance per check"))
         parts.append(

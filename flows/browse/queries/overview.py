@@ -8,6 +8,7 @@ import duckdb
 
 from flows.browse.filters import PAGE_SIZE
 from flows.browse.queries import one, rows, scalar
+from schemas.synthesis import COT_SOURCES
 
 
 def counts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -80,8 +81,7 @@ def reject_reasons(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 def check_acceptance(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Per verifier check: chains it judged and chains that failed it (none before checks were recorded)."""
-    columns = {str(r[0]) for r in con.execute("DESCRIBE cot").fetchall()}
-    if not {"checks_run", "checks_failed"} <= columns:
+    if not {"checks_run", "checks_failed"} <= _columns(con, "cot"):
         return []
     return rows(
         con,
@@ -93,6 +93,37 @@ def check_acceptance(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
            SELECT run.name AS name, run.n AS checked, coalesce(failed.n, 0) AS failed
            FROM run LEFT JOIN failed USING (name) ORDER BY run.pos, run.name""",
     )
+
+
+def source_acceptance(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Chains and accepted chains per `cot.source` in COT_SOURCES order ("unrecorded" for chains drafted before
+    the source was kept; none when the column is missing)."""
+    if "source" not in _columns(con, "cot"):
+        return []
+    order = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(COT_SOURCES))
+    return rows(
+        con,
+        f"""SELECT * FROM (SELECT coalesce(nullif(source, ''), 'unrecorded') AS source, count(*) AS chains,
+                                  count(*) FILTER (WHERE accepted) AS accepted FROM cot GROUP BY 1)
+            ORDER BY CASE source {order} ELSE {len(COT_SOURCES)} END, source""",
+    )
+
+
+def prompt_answerable(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """Tasks whose prompt prints the answer (`flagged`) and how many of them have sft or rl rows (`in_pools`);
+    None when the tasks table has no such flag."""
+    if "prompt_answerable" not in _columns(con, "tasks"):
+        return None
+    return one(
+        con,
+        """SELECT count(*) AS flagged,
+                  count(*) FILTER (WHERE task_id IN (SELECT task_id FROM sft UNION SELECT task_id FROM rl)) AS in_pools
+           FROM (SELECT DISTINCT ON (task_id) task_id FROM tasks WHERE prompt_answerable)""",
+    )
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {str(r[0]) for r in con.execute(f"DESCRIBE {table}").fetchall()}
 
 
 def list_rejects(
