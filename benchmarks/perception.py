@@ -55,9 +55,9 @@ from curation.asr import AsrStage
 from curation.decode import decode_only
 from curation.probe import ProbeConfig, ProbeStage
 from curation.samples import Sidecar, build_samples
-from curation.shots import ShotsStage
+from curation.shots import ShotsConfig, ShotsStage
 from curation.stage import Rejected
-from schemas import VideoRecord
+from schemas import FrameRecord, ShotRecord, VideoRecord
 from trainers.embedded import cache_root
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -271,6 +271,118 @@ def time_all(clips: list[Clip], repeats: int, workdir: Path) -> Timings:
             if isinstance(result, CliRun) and result.detect_s is not None:
                 out.seconds[c.name].setdefault("cli_loop", []).append(result.detect_s)
     return out
+
+
+# ---- real footage, side by side with scenedetect's CLI ----------------------------------------------------------
+
+REAL_TOLERANCE = 0.15  # seconds, cuts of the hard clip (sources re-timed to 25 fps move their cuts by a frame or two)
+TRANSNET_MAX_SECONDS = 70.0  # transnetv2 is timed only on clips up to this long (it runs at tens of frames/s)
+
+
+def _one_frame_matches(a: list[float], b: list[float], frame: float) -> int:
+    return match(a, [(t, frame + 1e-6) for t in b]).tp
+
+
+def real_side_by_side(repeats: int, workdir: Path, transnet: bool) -> dict[str, Any]:
+    """Per real clip (and the hard 720p clip): scenedetect CLI cuts and wall time, ours (adaptive, with keyframes
+    and hashes) and, where its weights are installed, transnetv2; agreement within one frame; F1 against the hard
+    clip's construction truth."""
+    from curation.footage import build_hard_clip, real_clips
+    from curation.samples import assets_dir
+    from curation.transnet import weights_path
+
+    samples = cache_root() / "samples"
+    build_samples(samples)
+    data = assets_dir() / "x" / "usr/share/doc/opencv-doc/examples/data"
+    paths = real_clips(samples, data)
+    hard = None
+    if (data / "vtest.avi").exists() and (samples / "Megamind.avi").exists():
+        (cache_root() / "hard_footage").mkdir(parents=True, exist_ok=True)
+        hard = build_hard_clip(samples, data, cache_root() / "hard_footage" / "hard720.mp4")
+        paths.append(hard.path)
+    probe = ProbeStage(ProbeConfig.model_validate({"min_duration": 0}))
+    adaptive = ShotsStage()
+    tn = None
+    if transnet and weights_path().exists():
+        tn = ShotsStage(ShotsConfig(detector="transnetv2"))
+        tn.setup()
+    rows: dict[str, Any] = {}
+    for path in track(paths, description="real clips", console=Console(stderr=True)):
+        record = probe.process(path)
+        if isinstance(record, Rejected):
+            continue
+        frame = 1 / (record.fps or 25.0)
+        cli_s, ours_s = [], []
+        cli: CliRun | None = None
+        found: tuple[list[ShotRecord], list[FrameRecord]] | Rejected | None = None
+        for rep in range(repeats):
+            for method in ("cli", "ours") if rep % 2 == 0 else ("ours", "cli"):
+                t0 = time.perf_counter()
+                if method == "cli":
+                    cli = run_cli(path, workdir)
+                    cli_s.append(time.perf_counter() - t0)
+                else:
+                    found = adaptive.process(record)
+                    ours_s.append(time.perf_counter() - t0)
+        assert cli is not None and found is not None and not isinstance(found, Rejected)
+        shots = found[0][1:]
+        ours = [s.start for s in shots]
+        ours_cuts = [s.start for s in shots if s.transition_in == "cut"]
+        row: dict[str, Any] = {
+            "frames_s": _r(frame, 4),
+            "cli": [_r(t, 3) for t in cli.cuts],
+            "ours": [_r(t, 3) for t in ours],
+            "ours_kinds": [s.transition_in for s in shots],
+            "cuts_equal_within_1_frame": _one_frame_matches(ours_cuts, cli.cuts, frame),
+            "cli_s": _r(min(cli_s)),
+            "cli_loop_s": _r(cli.detect_s),
+            "ours_s": _r(min(ours_s)),
+            "ours_over_cli": _r(min(ours_s) / min(cli_s)),
+            "keyframes": len(found[1]),
+        }
+        truth = None
+        if hard is not None and path == hard.path:
+            truth = [(t, REAL_TOLERANCE) for t in hard.cuts] + [((a + b) / 2, FADE_TOLERANCE) for a, b in hard.fades]
+            row["truth"] = hard.truth()
+            row["f1_ours"] = match(ours, truth).as_dict()
+            row["f1_cli"] = match(cli.cuts, truth).as_dict()
+        if tn is not None and (record.duration or 0.0) <= TRANSNET_MAX_SECONDS:
+            t0 = time.perf_counter()
+            got = tn.process(record)
+            row["transnetv2_s"] = _r(time.perf_counter() - t0)
+            assert not isinstance(got, Rejected)
+            row["transnetv2"] = [_r(s.start, 3) for s in got[0][1:]]
+            if truth is not None:
+                row["f1_transnetv2"] = match([s.start for s in got[0][1:]], truth).as_dict()
+        rows[path.name] = row
+        log.info("%s: %s", path.name, row)
+    return rows
+
+
+def real_table(rows: dict[str, Any]) -> Table:
+    t = _table(
+        "Real footage: ours (adaptive) vs scenedetect detect-adaptive, and transnetv2",
+        ["clip", "cli cuts", "ours", "same frame", "cli s", "ours s", "ours/cli", "tnv2", "tnv2 s", "F1 cli/ours/tnv2"],
+        "ours: ShotsStage.process (cuts, fades, keyframe JPEGs, hashes) in this process; cli: the scenedetect "
+        "command's wall time (start-up included); same frame: ours' cuts equal to the CLI's within one frame; F1 "
+        "only where the truth is known (the hard clip)",
+    )
+    for name, r in rows.items():
+        f1 = "/".join(_fmt((r.get(k) or {}).get("f1")) for k in ("f1_cli", "f1_ours", "f1_transnetv2"))
+        tn = r.get("transnetv2")
+        t.add_row(
+            name,
+            str(len(r["cli"])),
+            str(len(r["ours"])),
+            str(r["cuts_equal_within_1_frame"]),
+            _fmt(r["cli_s"]),
+            _fmt(r["ours_s"]),
+            _fmt(r["ours_over_cli"]),
+            "" if tn is None else str(len(tn)),
+            _fmt(r.get("transnetv2_s")),
+            f1 if "f1_ours" in r else "",
+        )
+    return t
 
 
 # ---- memory, each in a fresh process --------------------------------------------------------------------------
@@ -585,9 +697,22 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="timed passes per clip and method; the best counts")
     ap.add_argument("--no-long", action="store_true", help="skip the generated 60 s 720p clip")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "perception.json")
+    ap.add_argument("--real-only", action="store_true", help="only the real-footage shots comparison")
+    ap.add_argument("--no-transnet", action="store_true", help="do not run transnetv2 in the real-footage comparison")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pyscenedetect").setLevel(logging.WARNING)  # "Detecting scenes..." on every API call
+    if args.real_only:
+        with tempfile.TemporaryDirectory(prefix="vidcot-bench-") as tmpname:
+            load_before = os.getloadavg()
+            rows = real_side_by_side(args.repeats, Path(tmpname), transnet=not args.no_transnet)
+        Console(width=None if sys.stdout.isatty() else 150).print(real_table(rows))
+        out = args.out.with_name("perception_real.json")
+        loads = {"loadavg_before": list(load_before), "loadavg_after": list(os.getloadavg())}
+        doc: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine() | loads}
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(doc | {"real": rows}, indent=1) + "\n")
+        return
     started = time.perf_counter()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="vidcot-bench-") as tmpname:
@@ -603,6 +728,7 @@ def main() -> None:
         memory = measure_memory(clips)
         asr = measure_asr(clips, args.repeats)
         shots = summarise(clips, timings, frames)
+        real = real_side_by_side(max(1, args.repeats // 2), workdir, transnet=not args.no_transnet)
     load_after = os.getloadavg()
     m = machine()
     total = shots["total"]
@@ -613,7 +739,13 @@ def main() -> None:
     }
 
     console = Console(width=None if sys.stdout.isatty() else 150)
-    for table in (speed_table(shots), accuracy_table(shots), asr_table(asr, args.repeats), memory_table(memory)):
+    for table in (
+        speed_table(shots),
+        accuracy_table(shots),
+        real_table(real),
+        asr_table(asr, args.repeats),
+        memory_table(memory),
+    ):
         console.print(table)
     console.print(
         f"perception / decode-only: {total['ours_over_decode']:.2f}x best, "
@@ -650,6 +782,7 @@ def main() -> None:
         },
         "goals": goals,
         "shots": shots,
+        "real_shots": real,
         "memory": memory,
         "asr": asr,
         "wall_s": round(time.perf_counter() - started, 1),

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import queue
-import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -79,11 +77,8 @@ class FrameReader:
     is needed); frame times always come from presentation timestamps.
     """
 
-    def __init__(
-        self, path: str | Path, width: int = 256, interpolation: str = "SCENEDETECT", threaded: bool = True
-    ) -> None:
+    def __init__(self, path: str | Path, width: int = 256, interpolation: str = "SCENEDETECT") -> None:
         self.path = str(path)
-        self.threaded = threaded
         self.width = width
         self.interpolation = interpolation
         try:
@@ -115,51 +110,8 @@ class FrameReader:
         self.close()
 
     def __iter__(self) -> Iterator[DecodedFrame]:
-        if not self.threaded:
-            yield from self._frames()
-            return
-        # Decoding and the detection image are made in a thread while the caller detects on the previous frames
-        # (as scenedetect's own decode thread does); PyAV, swscale and OpenCV release the GIL for their work.
-        out: queue.Queue[DecodedFrame | BaseException | None] = queue.Queue(maxsize=4)
-        stop = threading.Event()
-
-        def produce() -> None:
-            item: DecodedFrame | BaseException | None = None
-            try:
-                for item in self._frames():
-                    while not stop.is_set():
-                        try:
-                            out.put(item, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        return
-                item = None
-            except BaseException as e:  # handed to the caller's thread, which raises it
-                item = e
-            while not stop.is_set():
-                try:
-                    out.put(item, timeout=0.1)
-                    return
-                except queue.Full:
-                    continue
-
-        worker = threading.Thread(target=produce, name="vidcot-decode", daemon=True)
-        worker.start()
-        try:
-            while True:
-                got = out.get()
-                if got is None:
-                    return
-                if isinstance(got, BaseException):
-                    raise got
-                yield got
-        finally:
-            stop.set()
-            worker.join()
-
-    def _frames(self) -> Iterator[DecodedFrame]:
+        # (Decoding in a thread of its own while the caller detects, as scenedetect does, was measured slower on
+        # two busy cores: FFmpeg's frame threads already keep them busy.)
         packets = 0
         last_pts: int | None = None
         step = max(1, round(1 / (self.fps * self.time_base)))  # one frame, in time-base units

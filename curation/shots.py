@@ -1,7 +1,11 @@
 """shots: shot boundaries, keyframes and keyframe hashes from ONE reduced-resolution decode pass.
 
 PySceneDetect's detector objects are fed the decoded frames directly (`process_frame(timecode, bgr)`), with
-timecodes built from presentation timestamps. Hard cuts come from the selected detector (adaptive by default).
+timecodes built from presentation timestamps and images made as its command line makes them (curation/decode.py),
+so the default adaptive detector finds the cuts that `scenedetect detect-adaptive` finds, on the same frames
+(tests/test_shots_real.py compares them on every real clip). Hard cuts come from the selected detector.
+`transnetv2` instead scores every frame with the TransNetV2 network (curation/transnet.py) on 48x27 thumbnails
+of the same decode; it finds cuts and gradual transitions alone, so the fade detectors below are not run with it.
 Fades are found by two extra detectors on the same frames: PySceneDetect's `ThresholdDetector` (fades through
 black) and `DissolveDetector` below (cross-fades, which frame-difference detectors do not see because no single
 step is large). Boundaries closer than `min_scene_len` are merged; a fade's boundary is the centre of the fade.
@@ -43,7 +47,9 @@ class ShotsConfig(StageConfig):
     hash_threshold: float = Field(0.395, gt=0, lt=1, description="hash: normalised hash distance for a cut")
     fade_threshold: float = Field(12.0, ge=0, le=255, description="mean intensity at or below which is black")
     min_scene_len: float = Field(0.6, ge=0, description="seconds; no two boundaries closer than this")
-    downscale_width: int = Field(256, ge=32, description="width of the frames detection runs on")
+    downscale_width: int = Field(
+        256, ge=32, description="detection image: larger side scaled to about this (scenedetect's auto downscale)"
+    )
     transnet_threshold: float = Field(0.5, gt=0, lt=1, description="transnetv2: transition probability")
     fades: bool = Field(True, description="also detect fades through black and cross-fades (not with transnetv2)")
     fade_step: float = Field(0.8, gt=0, description="per-frame grey change (0-255) that may be part of a fade")
@@ -113,22 +119,23 @@ class DissolveDetector:
 
     def _search(self, run: list[tuple[float, np.ndarray]], fixed_start: bool) -> Boundary | None:
         """The longest dissolve that starts (or ends) where the run does."""
+        steps = [float(np.mean(np.abs(y - x))) for (_, x), (_, y) in zip(run, run[1:], strict=False)]
         for k in range(len(run)):
             part = run[: len(run) - k] if fixed_start else run[k:]
             if len(part) < 5:  # a cut or a flash: the cut detector's business
                 return None
-            hit = self._judge(part)
+            hit = self._judge(part, steps[: len(run) - k - 1] if fixed_start else steps[k:])
             if hit is not None:
                 return hit
         return None
 
-    def _judge(self, run: list[tuple[float, np.ndarray]]) -> Boundary | None:
+    def _judge(self, run: list[tuple[float, np.ndarray]], steps: list[float]) -> Boundary | None:
+        """A dissolve over the whole of `run` (with `steps`, the change between its neighbouring frames), or None."""
         (t0, a), (t1, b) = run[0], run[-1]
         delta = b - a
         change = float(np.mean(np.abs(delta)))
         if change < self.min_change:
             return None
-        steps = [float(np.mean(np.abs(y - x))) for (_, x), (_, y) in zip(run, run[1:], strict=False)]
         if max(steps) > 0.4 * change:
             return None  # one step carries most of the change: a cut at the edge of motion, not a fade
         norm = float(np.sum(delta * delta))

@@ -265,22 +265,3 @@ def test_a_cut_wins_over_a_black_frame_next_to_it() -> None:
     # ... but a cross-fade that spans the cut is reported at its centre
     merged = shots_mod.merge_boundaries([B(10.7, "fade", 10.2, 11.2), B(11.16, "cut", 11.16, 11.16)], 0.6)
     assert [(b.time, b.kind) for b in merged] == [(10.7, "fade")]
-
-
-def test_threaded_and_plain_readers_agree(media: Path) -> None:
-    path = media / "six_cuts.mp4"
-    with shots_mod.FrameReader(path, threaded=True) as a, shots_mod.FrameReader(path, threaded=False) as b:
-        fa, fb = list(a), list(b)
-    assert [f.time for f in fa] == [f.time for f in fb]
-    assert all(np.array_equal(x.image, y.image) for x, y in zip(fa, fb, strict=True))
-
-
-def test_reader_stops_cleanly_when_the_caller_stops(media: Path) -> None:
-    import threading
-
-    before = threading.active_count()
-    with shots_mod.FrameReader(media / "six_cuts.mp4") as reader:
-        for frame in reader:
-            if frame.index == 3:
-                break
-    assert threading.active_count() == before
