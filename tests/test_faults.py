@@ -262,16 +262,20 @@ def test_llm_endpoint_dying_mid_run_retries_then_rejects_with_reasons(
     ds = tmp_path / "ds"
     shutil.copytree(src, ds)
     inputs = src.parent
+    clips = sorted(inputs.glob("*.mp4"))
+
+    def llm(url: str) -> list[str]:
+        # Rationale mode: every chain is the endpoint's (one request per task). Skeleton drafting, the default,
+        # writes a chain from the evidence even when the endpoint is down: only its polish needs the LLM.
+        return ["--set", "draft.mode=rationale", "--set", "draft.llm.backend=openai", "--set",
+                f"draft.llm.base_url={url}", "--set", "draft.llm.model=dying", "--set", "draft.llm.max_concurrency=1",
+                "--set", "draft.llm.max_retries=2", "--set", "draft.llm.backoff_s=0.01", "--set",
+                "draft.llm.timeout_s=5"]  # fmt: skip
+
+    args: list[str | Path] = ["--config", inputs / "small.yaml", "--until", "draft", "--no-progress", "--json"]
     endpoint = DyingEndpoint(healthy=2)
     try:
-        llm = ["--set", "draft.llm.backend=openai", "--set", f"draft.llm.base_url={endpoint.server.base_url}",
-               "--set", "draft.llm.model=dying", "--set", "draft.llm.max_concurrency=1",
-               "--set", "draft.llm.max_retries=2", "--set", "draft.llm.backoff_s=0.01",
-               "--set", "draft.llm.timeout_s=5"]  # fmt: skip
-        clips = sorted(inputs.glob("*.mp4"))
-        args: list[str | Path] = ["--config", inputs / "small.yaml", *llm, "--until", "draft", "--no-progress",
-                                  "--json"]  # fmt: skip
-        proc = vidcot("curate", *clips, "--out", ds, *args)
+        proc = vidcot("curate", *clips, "--out", ds, *args, *llm(endpoint.server.base_url))
         s = summary_of(proc)
     finally:
         endpoint.server.stop()
@@ -287,9 +291,21 @@ def test_llm_endpoint_dying_mid_run_retries_then_rejects_with_reasons(
     assert len(mine) == tasks
     assert sorted(c["reject_reason"] or "" for c in mine) == [""] * 2 + ["draft:llm_error"] * (tasks - 2)
     assert all(c["draft"] == "" and not c["accepted"] for c in mine if c["reject_reason"])
+    assert sorted(c["source"] for c in mine if not c["reject_reason"]) == ["rationale"] * 2
     # The backend's own words are kept with the code: what failed and after how many attempts.
     details = [c["reject_detail"] for c in mine if c["reject_reason"]]
     assert all("attempts" in d or "HTTP 500" in d for d in details), details
+    # A down endpoint is the run's fault, not the chain's: those rejects are not cached. With the endpoint back
+    # (another address: it is not part of the cache key), the same command drafts exactly the chains that failed.
+    healthy = ChatServer(lambda body: chat_reply("1 at 0.5 s the frame shows the scene the question asks about."))
+    try:
+        again = summary_of(vidcot("curate", *clips, "--out", ds, *args, *llm(healthy.base_url)))
+    finally:
+        healthy.stop()
+    assert (again["synthesis"]["cached"]["draft"], again["synthesis"]["ran"]["draft"]) == (2, tasks - 2)
+    assert again["synthesis"]["drafted"] == tasks and len(healthy.bodies) == tasks - 2
+    cot = Dataset(ds).read("cot").to_pylist()
+    assert not [c for c in cot if c["model"].startswith("dying @ ") and c["reject_reason"] == "draft:llm_error"]
 
 
 # ---- flipped bytes and a newer schema version ---------------------------------------------------------------------
