@@ -310,7 +310,7 @@ class _Pass:
             # One or two frames marked: a hard cut, where the next shot's first frame is. Longer: a gradual
             # transition, whose boundary is its middle.
             if tr.frames <= 2:
-                b = Boundary(tr.after, "cut", tr.after, tr.after)
+                b = Boundary(tr.cut, "cut", tr.cut, tr.cut)
             else:
                 b = Boundary((tr.first + tr.after) / 2, "fade", tr.first, tr.after)
             self.raw.append(b)

@@ -135,7 +135,8 @@ class _ColorHistograms(nn.Module):
 
 
 class TransNetV2(nn.Module):
-    """The network: [B, T, 27, 48, 3] uint8 RGB -> per-frame transition logits (single-frame and many-hot heads)."""
+    """The network: [B, T, 27, 48, 3] uint8 RGB -> per-frame transition logits [B, T, 1] of its two heads:
+    single-frame (the frame where a transition is) and many-hot (every frame a transition covers)."""
 
     def __init__(self, filters: int = 16, layers: int = 3, blocks: int = 2, hidden: int = 1024) -> None:
         super().__init__()
@@ -149,7 +150,7 @@ class TransNetV2(nn.Module):
         self.cls_layer1 = nn.Linear(hidden, 1)
         self.cls_layer2 = nn.Linear(hidden, 1)
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = frames.permute(0, 4, 1, 2, 3).float() / 255.0
         features = []
         for stack in self.SDDCNN:
@@ -157,7 +158,8 @@ class TransNetV2(nn.Module):
             features.append(x)
         x = x.permute(0, 2, 3, 4, 1).reshape(x.shape[0], x.shape[2], -1)
         x = torch.cat([self.color_hist_layer(frames), self.frame_sim_layer(features), x], 2)
-        return self.cls_layer1(functional.relu(self.fc1(x)))
+        x = functional.relu(self.fc1(x))
+        return self.cls_layer1(x), self.cls_layer2(x)
 
 
 def load_model(path: Path | None = None) -> TransNetV2:
@@ -173,19 +175,22 @@ def load_model(path: Path | None = None) -> TransNetV2:
 
 @dataclass
 class Transition:
-    """A run of frames the network marks as transition: times of its first and last frame, and of the next one."""
+    """A transition the network found: the span of frames it covers (first, last, and the frame after the span),
+    its length in frames, and the first frame after its single-frame peak (where a hard cut's next shot starts)."""
 
     first: float
     last: float
     after: float
     frames: int
+    cut: float
 
 
 class TransNetStream:
     """Feeds 48x27 RGB frames to the network window by window as they are decoded; reports transitions.
 
-    `push(time, rgb)` returns the transitions that became final; `finish()` the rest. A run of frames whose
-    probability exceeds `threshold` is one transition; the next shot starts at the first frame after the run.
+    `push(time, rgb)` returns the transitions that became final; `finish()` the rest. As in the package, a frame
+    whose single-frame probability exceeds `threshold` is a transition; its span is the run of frames around it
+    that either head marks (the many-hot head covers the whole of a cross-fade).
     """
 
     def __init__(self, model: TransNetV2, threshold: float = 0.5, batch: int = 4) -> None:
@@ -193,8 +198,10 @@ class TransNetStream:
         self._frames: list[np.ndarray] = []  # padded input not yet fully predicted
         self._times: list[float] = []  # times of the real frames not yet predicted
         self._started = False
-        self._run: list[float] = []  # times of the current run of transition frames
-        self._pending_windows: list[int] = []
+        self._run: list[float] = []  # times of the current run of frames either head marks
+        self._peak = False  # the run holds a single-frame peak
+        self._cut: float | None = None  # the frame after the run's last peak
+        self._after_peak = False
 
     def push(self, time: float, rgb: np.ndarray) -> list[Transition]:
         if not self._started:
@@ -213,7 +220,7 @@ class TransNetStream:
         self._frames.extend([self._frames[-1]] * tail)
         found = self._drain(final=True)
         if self._run:
-            found.append(self._close_run(None))
+            self._close_run(None, found)
         return found
 
     def _drain(self, final: bool) -> list[Transition]:
@@ -223,19 +230,29 @@ class TransNetStream:
             return found
         windows = np.stack([np.stack(self._frames[i * STEP : i * STEP + WINDOW]) for i in range(ready)])
         with torch.inference_mode():
-            logits = self.model(torch.from_numpy(windows))
-        probs = torch.sigmoid(logits[:, PAD : PAD + STEP, 0]).reshape(-1).numpy()
+            single, many = self.model(torch.from_numpy(windows))
+        probs = torch.sigmoid(single[:, PAD : PAD + STEP, 0]).reshape(-1).numpy()
+        cover = torch.sigmoid(many[:, PAD : PAD + STEP, 0]).reshape(-1).numpy()
         n = min(len(probs), len(self._times))
-        for t, p in zip(self._times[:n], probs[:n], strict=True):
+        for t, p, m in zip(self._times[:n], probs[:n], cover[:n], strict=True):
+            if self._after_peak:
+                self._cut, self._after_peak = t, False
             if p > self.threshold:
+                self._peak = self._after_peak = True
+            if p > self.threshold or m > 0.5:
                 self._run.append(t)
             elif self._run:
-                found.append(self._close_run(t))
+                self._close_run(t, found)
         del self._frames[: ready * STEP]
         del self._times[:n]
         return found
 
-    def _close_run(self, after: float | None) -> Transition:
-        run, self._run = self._run, []
+    def _close_run(self, after: float | None, found: list[Transition]) -> None:
+        run, peak, self._run, self._peak = self._run, self._peak, [], False
+        if not peak:
+            return  # the many-hot head alone: the package reports nothing there either
         step = (run[-1] - run[0]) / (len(run) - 1) if len(run) > 1 else 0.04
-        return Transition(run[0], run[-1], after if after is not None else run[-1] + step, len(run))
+        end = after if after is not None else run[-1] + step
+        cut = self._cut if self._cut is not None and not self._after_peak else end
+        self._cut, self._after_peak = None, False
+        found.append(Transition(run[0], run[-1], end, len(run), cut))

@@ -13,10 +13,11 @@ class FrameMarker(torch.nn.Module):
     """A stand-in network: a frame is a transition where its red channel is bright, and the score of a frame depends
     on its position in the window (so a window that is cut or padded wrongly gives different scores)."""
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         red = frames[..., 0].float().mean(dim=(2, 3)) / 255.0  # [B, T]
         pos = torch.arange(frames.shape[1]).float() / 1000.0
-        return (red * 20 - 10 + pos).unsqueeze(-1)
+        single = (red * 20 - 10 + pos).unsqueeze(-1)
+        return single, torch.full_like(single, -10.0)  # the many-hot head marks nothing here
 
 
 def package_predictions(model: torch.nn.Module, frames: np.ndarray) -> np.ndarray:
@@ -26,7 +27,7 @@ def package_predictions(model: torch.nn.Module, frames: np.ndarray) -> np.ndarra
     padded = np.concatenate([np.repeat(frames[:1], PAD, 0), frames, np.repeat(frames[-1:], end_pad, 0)])
     out = []
     for ptr in range(0, len(padded) - WINDOW + 1, STEP):
-        logits = model(torch.from_numpy(padded[ptr : ptr + WINDOW][None]))
+        logits, _ = model(torch.from_numpy(padded[ptr : ptr + WINDOW][None]))
         out.append(torch.sigmoid(logits[0, PAD : PAD + STEP, 0]).numpy())
     return np.concatenate(out)[:n]
 
@@ -57,6 +58,7 @@ def test_stream_equals_whole_video(n: int) -> None:
             i += 1
     assert runs == want
     assert [round(t.after * 25) for t in found] == [j + 1 for _, j in want]
+    assert [round(t.cut * 25) for t in found] == [j + 1 for _, j in want]
 
 
 def test_the_reimplementation_loads_the_published_weights() -> None:
