@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 from collections import Counter
 from typing import Any
@@ -75,6 +76,7 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=48, help="per sample with the <think> prefill")
     ap.add_argument("--limit", type=int, default=12, help="at most this many tasks")
     ap.add_argument("--skip-transformers", action="store_true")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of the answer-primed pair (all K, early stop)")
     args = ap.parse_args()
     views = load_views(args.dataset)
     tasks = [t for t in from_arrow("tasks", Dataset(args.dataset).read("tasks")) if t.video_id in views]
@@ -88,12 +90,18 @@ def main() -> None:
         runs.append(estimate("before: transformers, <think> prefill, all K", hf, old, tasks, views))
         hf.close()
     runs.append(estimate("ctranslate2, <think> prefill, all K", ct2, old, tasks, views))
-    runs.append(estimate("ctranslate2, answer-primed, all K", ct2, new.model_copy(update={"early_stop": False}),
-                         tasks, views))  # fmt: skip
-    runs.append(estimate("after: ctranslate2, answer-primed, early stop", ct2, new, tasks, views))
+    # early stopping on and off, interleaved `--repeat` times (the machine's load drifts between runs)
+    all_k = new.model_copy(update={"early_stop": False})
+    for _ in range(args.repeat):
+        runs.append(estimate("ctranslate2, answer-primed, all K", ct2, all_k, tasks, views))
+        runs.append(estimate("after: ctranslate2, answer-primed, early stop", ct2, new, tasks, views))
+    walls: dict[str, list[float]] = {}
+    for r in runs:
+        walls.setdefault(r["run"], []).append(r["wall_s"])
     ct2.close()
     types = dict(Counter(t.problem_type for t in tasks))
-    out = {"dataset": str(args.dataset), "tasks": len(tasks), "problem_types": types, "k": args.k, "runs": runs}
+    out = {"dataset": str(args.dataset), "tasks": len(tasks), "problem_types": types, "k": args.k, "runs": runs,
+           "median_wall_s": {k: statistics.median(v) for k, v in walls.items()}}  # fmt: skip
     print(json.dumps(out, indent=2))
 
 
