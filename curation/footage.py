@@ -123,3 +123,20 @@ def real_clips(samples: Path, assets: Path) -> list[Path]:
     paths = [samples / n for n in ("Megamind.avi", "bikes.mp4", "bigbuckbunny.mp4", "carphone_pristine.mp4")]
     paths += [assets / "vtest.avi", assets / "tree.avi", cache_root() / "models" / "transnetv2" / "test.mp4"]
     return [p for p in paths if p.exists()]
+
+
+def build_lighting_clip(samples: Path, out: Path) -> Path:
+    """bikes.mp4 (real, 25 fps, five hard cuts) with lighting that changes within its shots, at its own rate (no
+    repeated frames to hide a gradual change): a 1.5 s brightening (3.3-4.8 s), a 0.8 s darkening that stays
+    (7.6-8.4 s), and a three-frame flash (6.0 s). None of it is a shot boundary."""
+    lights = (
+        "eq=brightness='0.3*clip((t-3.3)/1.5,0,1)-0.3*clip((t-7.6)/0.8,0,1)':eval=frame,"
+        "eq=brightness=0.45:enable='between(t,6.0,6.08)'"
+    )
+    if not out.exists():
+        tmp = out.with_suffix(".part.mp4")
+        cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(samples / "bikes.mp4"), "-vf", lights, "-an"]
+        cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", str(tmp)]
+        subprocess.run(cmd, check=True, capture_output=True)
+        tmp.rename(out)
+    return out

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from curation.footage import HardClip, build_hard_clip, real_clips, scenedetect_cuts
+from curation.footage import HardClip, build_hard_clip, build_lighting_clip, real_clips, scenedetect_cuts
 from curation.samples import assets_dir
 from curation.shots import ShotsConfig, ShotsStage
 from curation.transnet import weights_path
@@ -72,6 +72,18 @@ def test_every_real_clip_matches_scenedetect(samples_dir: Path) -> None:
 
 def test_hard_footage_matches_scenedetect(hard_clip: HardClip) -> None:
     compare(hard_clip.path, true_fades=[(a + b) / 2 for a, b in hard_clip.fades])
+
+
+def test_lighting_changes_add_no_boundaries(samples_dir: Path, tmp_path: Path) -> None:
+    """A brightening, a darkening that stays and a flash inside bikes.mp4's shots: the fade detectors add nothing,
+    and the cuts are scenedetect's (which takes the flash's end for a cut, and so do we)."""
+    if not (samples_dir / "bikes.mp4").exists():
+        pytest.skip("bikes.mp4 needs `make setup`")
+    path = build_lighting_clip(samples_dir, tmp_path / "lighting.mp4")
+    cuts, fades, _ = ours(path)
+    assert fades == []
+    compare(path, true_fades=[])
+    assert [round(c, 2) for c in cuts] == [1.2, 3.04, 5.48, 6.12, 7.48, 9.68]
 
 
 def test_hard_footage_megamind_cuts_exact(hard_clip: HardClip) -> None:
