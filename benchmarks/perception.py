@@ -1,6 +1,7 @@
 """Perception benchmark: shots + keyframes + hashes vs a bare decode and vs the scenedetect CLI; ASR speed; memory.
 
     .venv/bin/python benchmarks/perception.py [--repeats 5] [--no-long] [--out benchmarks/results/perception.json]
+    .venv/bin/python benchmarks/perception.py --real-only [--no-transnet]   # only item 6, to perception_real.json
 
 Everything is measured side by side in one run, on every sample clip (`curation.samples`) plus a 60 s 720p clip
 with nine exact hard cuts that is generated into a temp dir (so totals are not dominated by tiny files):
@@ -14,7 +15,11 @@ with nine exact hard cuts that is generated into a temp dir (so totals are not d
 4. peak memory of the perception pass, each in a fresh process: ru_maxrss (whole process, native buffers included)
    and tracemalloc (Python and numpy allocations);
 5. shot-boundary precision/recall/F1 of ours and of the CLI against the sidecar truth: +-2 frames for cuts on exact
-   (generated) sidecars, +-0.5 s for fades, +-0.3 s for the approximate cuts of real clips.
+   (generated) sidecars, +-0.5 s for fades, +-0.3 s for the approximate cuts of real clips;
+6. real footage side by side: on every real clip the project has (curation.footage.real_clips) and on a 65 s 720p
+   clip built from them with cross-fades, a fade through black, flashes, lighting changes and camera-like motion
+   (curation.footage.build_hard_clip), the cuts of the scenedetect CLI and ours (how many on the same frame), both
+   wall times, TransNetV2's cuts and time (clips up to 70 s), and F1 against the hard clip's construction truth.
 
 Timings are the best (and, beside them, the median) of `--repeats` interleaved passes; the methods take turns going
 first, so load from other processes hits all of them alike. The machine and its load average are recorded with the
