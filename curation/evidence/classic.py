@@ -68,7 +68,8 @@ class ClassicBackend(EvidenceBackend):
         min_score: float = 0.4,
         ocr: bool = True,
         threads: int = 1,
-        object_threshold: float = 0.7,
+        object_threshold: float = 0.75,
+        max_box_area: float = 0.9,
         class_thresholds: Mapping[str, float] | None = None,
         overlap: float = 0.5,
         ocr_config: OcrConfig | None = None,
@@ -77,7 +78,7 @@ class ClassicBackend(EvidenceBackend):
         face_width: int = 320,
     ) -> None:
         self.min_score, self.ocr, self.threads = min_score, ocr, threads
-        self.object_threshold, self.overlap = object_threshold, overlap
+        self.object_threshold, self.overlap, self.max_box_area = object_threshold, overlap, max_box_area
         self.class_thresholds = dict(class_thresholds or {})
         self.ocr_config = ocr_config or OcrConfig()
         self.use_faces, self.face_threshold, self.face_width = faces, face_threshold, face_width
@@ -104,7 +105,13 @@ class ClassicBackend(EvidenceBackend):
         assert self._detector is not None, "setup() first"
         raw = self._detector.detect(images)
         kept = confident_objects(
-            raw, [f.shot_id for f in frames], self.object_threshold, self.class_thresholds, self.min_score, self.overlap
+            raw,
+            [f.shot_id for f in frames],
+            self.object_threshold,
+            self.class_thresholds,
+            self.min_score,
+            self.overlap,
+            self.max_box_area,
         )
         texts = read_text(images, self.ocr_config) if self.ocr else [[] for _ in images]
         for image, row, objects, words in zip(images, rows, kept, texts, strict=True):

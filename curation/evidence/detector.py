@@ -87,13 +87,20 @@ def confident_objects(
     class_thresholds: Mapping[str, float],
     stable_score: float,
     overlap: float,
+    max_area: float = 1.0,
 ) -> list[list[DetectedObject]]:
     """Detections that are evidence: per keyframe (in time order, with their shot ids).
 
     A detection stands if its score clears its class threshold (`class_thresholds`, else `threshold`), or if it
     scores at least `stable_score` and the same label (also at `stable_score` or more) is detected in the previous
-    or next keyframe of the same shot.
+    or next keyframe of the same shot. A box of a class without its own threshold that covers more than `max_area`
+    of the frame is dropped: this SSD's confident mistakes on textures and test patterns ("train" over colour bars)
+    are whole-frame boxes, while its strong classes (people, vehicles) do fill the frame in close-ups.
     """
+    per_frame = [
+        [o for o in objs if o.label in class_thresholds or (o.x2 - o.x1) * (o.y2 - o.y1) <= max_area]
+        for objs in per_frame
+    ]
     spots = [best_per_spot(objs, overlap) for objs in per_frame]
     labels = [{o.label for o in objs if o.score >= stable_score} for objs in spots]
     out: list[list[DetectedObject]] = []

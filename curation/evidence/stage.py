@@ -30,7 +30,10 @@ class EvidenceConfig(StageConfig):
         0.4, ge=0, le=1, description="classic: detector score a label needs to count as seen again within a shot"
     )
     object_threshold: float = Field(
-        0.7, ge=0, le=1, description="classic: detector score a label needs to stand on its own (one keyframe)"
+        0.75, ge=0, le=1, description="classic: detector score a label needs to stand on its own (one keyframe)"
+    )
+    max_box_area: float = Field(
+        0.9, gt=0, le=1, description="classic: largest frame share a box of a class without its own threshold may cover"
     )
     # The classes this SSD is strongest on (highest COCO AP) and that real footage is full of: a lone detection of
     # these is right far more often than a lone "vase" or "cat".
@@ -85,6 +88,7 @@ def make_backend(cfg: EvidenceConfig) -> EvidenceBackend:
             object_threshold=cfg.object_threshold,
             class_thresholds=cfg.class_thresholds,
             overlap=cfg.overlap,
+            max_box_area=cfg.max_box_area,
             ocr_config=OcrConfig(min_word_conf=cfg.ocr_min_conf, anchor_conf=cfg.ocr_anchor_conf),
             faces=cfg.faces,
             face_threshold=cfg.face_threshold,
@@ -108,7 +112,9 @@ class EvidenceStage(Stage[EvidenceConfig, list[FrameRecord], list[EvidenceRecord
 
     name = "evidence"
     Config = EvidenceConfig
-    version = 2  # 2: confident evidence only (label stability, per-class thresholds, OCR word checks), CenterFace
+    # 3: whole-frame boxes of weak classes dropped, lone detections need 0.75; 2: confident evidence only (label
+    # stability, per-class thresholds, OCR word checks), CenterFace
+    version = 3
     per_video = True
     reads = ("frames",)
     writes = ("evidence",)
