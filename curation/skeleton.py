@@ -51,6 +51,7 @@ _COUNT_Q = re.compile(r"^How many (.+?) can be seen", re.IGNORECASE)
 _BOX_Q = re.compile(r"^Where is the (.+?) between", re.IGNORECASE)
 _CLIP = re.compile(r"^\s*(\d+)\.\s+(.+)$", re.MULTILINE)
 _WORDS = re.compile(r"[a-z]+")
+_OPTION_NAMED = re.compile(r"\boption\s+([A-Za-z])\b")
 LOOP_NGRAM = 3  # a rewrite that repeats a 3-word run three times is looping
 
 
@@ -359,11 +360,12 @@ class Facts:
     quotes: frozenset[str]
     numbers: frozenset[str]
     things: frozenset[str]
+    options: frozenset[str]
 
     def differences(self, other: Facts) -> list[str]:
         """What `other` adds to or drops from these facts, one phrase per kind."""
         out = []
-        for name in ("times", "keyframes", "boxes", "quotes", "numbers", "things"):
+        for name in ("times", "keyframes", "boxes", "quotes", "numbers", "things", "options"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if theirs - mine:
                 out.append(f"adds {name} {sorted(theirs - mine)}")
@@ -398,7 +400,8 @@ def facts(think: str, view: VideoView, tol: float = 0.5) -> Facts:
         for c in checker.content(s, [], (0.0, view.duration))
         if c.kind in ("object", "count", "colour", "absent") and c.value
     }
-    return Facts(*(frozenset(x) for x in (times, keyframes, boxes, quotes, numbers, things)))
+    options = {m.upper() for m in _OPTION_NAMED.findall(body)}
+    return Facts(*(frozenset(x) for x in (times, keyframes, boxes, quotes, numbers, things, options)))
 
 
 def evidence_problem(think: str, view: VideoView, tol: float = 0.5) -> str | None:

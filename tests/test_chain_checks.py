@@ -427,3 +427,20 @@ def test_keyframes_are_added_only_inside_the_cited_range():
     # a point citation gets the keyframe within the tolerance, and none when there is none that close
     assert add_keyframes("At [6.20s], a dog runs.", view) == "At [6.20s] [kf f00002], a dog runs."
     assert add_keyframes("At [4.50s], a car waits.", view) == "At [4.50s], a car waits."
+
+
+def test_a_chain_that_picks_another_option_letter_than_its_answer_is_unsupported() -> None:
+    """Read off the demo: a polished absence chain said "That is option C (No)" and answered A (A. No)."""
+    from schemas import TaskRecord
+    from trainers.chain_checks import support
+
+    task = TaskRecord(
+        task_id="t-letter", video_id="v", problem_type="multiple choice", generator="absence",
+        question='Is the phrase "welcome to the kitchen" spoken anywhere in the video?',
+        options=["A. No", "B. Yes", "C. Cannot be determined from the video"], answer="A",
+    )  # fmt: skip
+    bad = ('The transcript [0.00–8.00s] never says "welcome to the kitchen". That is option C (No). '
+           "So the answer is A.")  # fmt: skip
+    good = bad.replace("option C", "option A")
+    assert "picks option C" in (support(bad, task, "A") or "")
+    assert support(good, task, "A") is None

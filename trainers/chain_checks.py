@@ -356,11 +356,18 @@ def _with_cite(said: list[Sentence], phrase: str, what: str) -> str | None:
     return None
 
 
+# "That is option C", "the answer is option B": the letter the reasoning itself picks.
+_PICKED = re.compile(r"\b(?:is|be|choose|pick)\s+option\s+([A-Za-z])\b")
+
+
 def _support_choice(said: list[Sentence], task: TaskRecord, answer: str) -> str | None:
     letter = choice_letter(answer, task.options)
     body = option_text(task.options, letter) if letter else None
     if body is None:
         return f"the answer {answer!r} names no option"
+    named = {m.upper() for s in said for m in _PICKED.findall(s.text)}
+    if named - {letter}:
+        return f"the reasoning picks option {'/'.join(sorted(named - {letter}))} but the answer is {letter}"
     if not is_absence(task):
         return _with_cite(said, body, f"the chosen option {letter}")
     quoted = _QUOTE.findall(task.question)
