@@ -130,7 +130,7 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
     name: ClassVar[str] = "draft"
     Config: ClassVar[type[StageConfig]] = DraftConfig
     PROMPTS = (SYSTEM_SHORT, DRAFT_OBSERVE, DRAFT_ANSWER)
-    version = 1
+    version = 2  # 2: a polished rewrite must name the same option letters as its skeleton
     reads = ("tasks",)
     writes = ("cot",)
     needs = ("tasks",)

@@ -67,7 +67,7 @@ class VerifyStage(Stage[VerifyConfig, tuple[CotRecord, TaskRecord], CotRecord]):
 
     name = "verify"
     Config = VerifyConfig
-    version = 1
+    version = 2  # 2: support refuses a chain that picks another option letter than its answer
     reads = ("tasks", "cot")
     writes = ("cot",)
     needs = ("refine",)
