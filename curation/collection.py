@@ -3,17 +3,20 @@
 A collection stage sees every video at once, because distractors, near-duplicates and splits look across videos:
 `run(collection, batches) -> StageRows`. What earlier stages of the run produced is in `collection.results`; the
 rows a stage returns are published to the tables it declares in `writes`. Per-item work worth caching (the LLM
-calls of draft, refine and difficulty) goes through `batches.map(keys, items, fn)`: the flow's implementation
-looks each key up in the stage cache, calls `fn` on the misses in batches, caches and counts; `InlineBatches`
-below just calls `fn`, for tests and library use.
+calls of draft, refine and difficulty) goes through `batches.map(keys, items, fn, late=…)`: `Batches` below calls
+`fn` in batches (for tests and library use); the flow's subclass also looks each key up in the stage cache, caches
+and counts. Once the stage's timeout (`run.timeouts`) has passed no batch starts, and `late` gives each item left
+its `timeout` result, which is never cached.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from curation.stage import Rejected
 from schemas import VideoView, from_arrow
@@ -22,6 +25,8 @@ from schemas.store.manifest import manifest_path
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,29 +67,17 @@ class Collection:
         return result.extra if result is not None else None
 
 
-class Batches(Protocol):
-    size: int  # items per batch (LLM requests per call)
+class Batches:
+    """Per-item work in batches of `size` (LLM requests per call), until `timeout` seconds from now; no cache.
 
-    def map(
-        self,
-        keys: Sequence[str],
-        items: Sequence[T],
-        fn: Callable[[list[T]], list[R]],
-        codec: str | type,
-        cacheable: Callable[[R], bool] = ...,
-        size: int = ...,
-    ) -> list[R]:
-        """`fn` over `items` in batches; `keys[i]` names item i's result for the cache. `codec` says how a result
-        is stored: a table name (a record of that table) or a dataclass type (its fields as JSON)."""
-        ...
+    The one batching loop: the flow's `CachedBatches` (flows/synthesis.py) adds the cache, counts and progress
+    through `_lookup`, `_store`, `_progress` and `_counted`."""
 
-
-class InlineBatches:
-    """`Batches` without a cache: `fn` on every item, in batches of `size`."""
-
-    def __init__(self, size: int = 16) -> None:
-        self.size = size
-        self.ran = 0
+    def __init__(self, size: int = 16, timeout: float | None = None, stage: str = "stage") -> None:
+        self.size, self.timeout, self.stage = size, timeout, stage
+        self.deadline = time.perf_counter() + timeout if timeout is not None else None
+        self.ran = 0  # items `fn` computed
+        self.timed_out = 0  # items left to `late`
 
     def map(
         self,
@@ -94,10 +87,54 @@ class InlineBatches:
         codec: str | type,
         cacheable: Callable[[R], bool] = lambda r: True,
         size: int = 0,
+        *,
+        late: Callable[[T, Rejected], R],
     ) -> list[R]:
+        """`fn` over `items` in batches; `keys[i]` names item i's result for the cache. `codec` says how a result
+        is stored: a table name (a record of that table) or a dataclass type (its fields as JSON). Once the
+        stage's timeout has passed no batch starts: each item left gets `late(item, Rejected("timeout", …))`,
+        which is never cached, so a re-run does it."""
+        out: list[R | None] = [self._lookup(key, codec) for key in keys]
+        misses = [i for i, r in enumerate(out) if r is None]
+        self._progress(len(items), len(items) - len(misses))
         step = max(1, size or self.size)
-        out: list[R] = []
-        for i in range(0, len(items), step):
-            out += fn(list(items[i : i + step]))
-        self.ran += len(items)
-        return out
+        ran = 0
+        for start in range(0, len(misses), step):
+            if self.deadline is not None and time.perf_counter() >= self.deadline:
+                self._late(misses[start:], items, out, late)
+                break
+            part = misses[start : start + step]
+            t0 = time.perf_counter()
+            rows = fn([items[i] for i in part])
+            per = (time.perf_counter() - t0) / max(1, len(part))
+            for i, row in zip(part, rows, strict=True):
+                out[i] = row
+                if cacheable(row):  # a down endpoint is asked again next run
+                    self._store(keys[i], row, codec, per)
+            ran += len(part)
+            self._progress(0, len(part))
+        self.ran += ran
+        self._counted(len(items) - len(misses), ran)
+        return [r for r in out if r is not None]
+
+    def _late(self, left: list[int], items: Sequence[T], out: list[R | None], late: Callable[[T, Rejected], R]) -> None:
+        why = Rejected("timeout", f"the {self.stage} stage's timeout ({self.timeout:g} s) passed before this item")
+        for i in left:
+            out[i] = late(items[i], why)
+        self.timed_out += len(left)
+        self._progress(0, len(left))
+        log.warning("%s: its timeout (%g s, run.timeouts.%s) passed; the %d items not started get reason `timeout` "
+                    "(not cached: a re-run does them)", self.stage, self.timeout, self.stage, len(left))  # fmt: skip
+
+    def _lookup(self, key: str, codec: str | type) -> Any:
+        """Item `key`'s stored result, or None to compute it."""
+        return None
+
+    def _store(self, key: str, row: Any, codec: str | type, seconds: float) -> None:
+        """Keep item `key`'s result (`seconds`: its share of its batch's time)."""
+
+    def _progress(self, total: int, advance: int) -> None:
+        """`total` more items were asked for; `advance` more have a result."""
+
+    def _counted(self, cached: int, ran: int) -> None:
+        """One `map` call found `cached` results stored and computed `ran`."""

@@ -158,7 +158,7 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
 
         keys = [t.task_id for t in tasks]
         # Batches of tasks, not of samples: K samples of a task share one prompt encoding.
-        found = batches.map(keys, tasks, estimate, Difficulty, size=max(1, batches.size))
+        found = batches.map(keys, tasks, estimate, Difficulty, size=max(1, batches.size), late=self.unknown)
         return StageRows(extra=Estimates(found, self.keep))
 
     def __init__(
@@ -172,6 +172,11 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
 
     def models(self) -> list[str]:
         return [self.policy]
+
+    def unknown(self, task: TaskRecord, why: Rejected) -> Difficulty:
+        """No estimate (the stage's timeout passed first): no sample, so `keep` keeps the item, as when the policy
+        failed every sample; the policy's failure, or the run's, is not the item's."""
+        return Difficulty(task.task_id, 0, 0, 0, UNKNOWN, self.policy)
 
     def estimate(self, tasks: list[TaskRecord], views: dict[str, VideoView]) -> list[Difficulty]:
         """One `Difficulty` per task, in order: up to K samples of every task in one `sample` call, which stops

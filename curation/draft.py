@@ -159,20 +159,21 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
             def draft(batch: list[TaskRecord], stage: DraftStage = stage) -> list[CotRecord]:
                 return stage.chains(batch, collection.views)
 
-            cots += batches.map(keys, mine, draft, "cot", cacheable=lambda c: not retry_later(c))
+            cots += batches.map(keys, mine, draft, "cot", cacheable=lambda c: not retry_later(c), late=stage.failed)
         return StageRows(rows={"cot": cots}, stats={"drafted": sum(1 for c in cots if c.draft)})
 
     def chains(self, tasks: list[TaskRecord], views: dict[str, VideoView]) -> list[CotRecord]:
         """A `cot` row per task: the drafted chain, or the failed draft with its reason."""
         results = self.process_batch([(t, views[t.video_id]) for t in tasks])
+        return [self.failed(t, r) if isinstance(r, Rejected) else r for t, r in zip(tasks, results, strict=True)]
+
+    def failed(self, task: TaskRecord, rejected: Rejected) -> CotRecord:
+        """The `cot` row of a task whose draft failed (or was not started before the stage's timeout)."""
         model = self.backend.model_id if self.backend else "unknown"
         prov = self.provenance(prompt_hash=self.prompt_hash(self.config.mode))
         # Only the LLM's own drafting fails (a skeleton cannot): rationale in skeleton mode (its fallback), or blind.
-        failed = "blind" if self.config.mode == "blind" else "rationale"
-        return [
-            dataclasses.replace(dropped_draft(t, r, model, prov), source=failed) if isinstance(r, Rejected) else r
-            for t, r in zip(tasks, results, strict=True)
-        ]
+        source = "blind" if self.config.mode == "blind" else "rationale"
+        return dataclasses.replace(dropped_draft(task, rejected, model, prov), source=source)
 
     def __init__(self, config: DraftConfig | None = None, backend: LLMBackend | None = None) -> None:
         super().__init__(config)
@@ -419,9 +420,7 @@ def observation_text(generated: str, view: VideoView, task: TaskRecord) -> str:
 def best_shot(view: VideoView, shots: list[ShotRecord], task: TaskRecord) -> int:
     """Index of the shot whose evidence summary shares most words with the question and options."""
     words = set(_WORD.findall((task.question + " " + " ".join(task.options)).lower()))
-    scores = [
-        len(words & set(_WORD.findall(summarise_evidence(shot_evidence(view, s)).lower()))) for s in shots
-    ]
+    scores = [len(words & set(_WORD.findall(summarise_evidence(shot_evidence(view, s)).lower()))) for s in shots]
     return max(range(len(shots)), key=lambda i: (scores[i], -i))
 
 

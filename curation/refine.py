@@ -104,18 +104,23 @@ class RefineStage(Stage[RefineConfig, tuple[CotRecord, TaskRecord, VideoView], C
         by_task = {t.task_id: t for t in collection.rows("tasks")}
         views = collection.views
 
+        tol, boundary = self.config.time_tol_s, self.config.boundary_tol_s
+
         def refine(batch: list[CotRecord]) -> list[CotRecord]:
             live = [c for c in batch if c.reject_reason is None]
             results = self.process_batch([(c, by_task[c.task_id], views[c.video_id]) for c in live])
-            tol, boundary = self.config.time_tol_s, self.config.boundary_tol_s
             done = {
                 c.cot_id: dropped_refinement(c, views[c.video_id], r, tol, boundary) if isinstance(r, Rejected) else r
                 for c, r in zip(live, results, strict=True)
             }
             return [done.get(c.cot_id, c) for c in batch]
 
+        def late(c: CotRecord, why: Rejected) -> CotRecord:
+            return dropped_refinement(c, views[c.video_id], why, tol, boundary) if c.reject_reason is None else c
+
         keys = [c.cot_id for c in cots]
-        return StageRows(rows={"cot": batches.map(keys, cots, refine, "cot", cacheable=lambda c: not retry_later(c))})
+        refined = batches.map(keys, cots, refine, "cot", cacheable=lambda c: not retry_later(c), late=late)
+        return StageRows(rows={"cot": refined})
 
     def __init__(self, config: RefineConfig | None = None, backend: LLMBackend | None = None) -> None:
         super().__init__(config)

@@ -181,8 +181,12 @@ def _table(head: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _percent(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
 def _share(x: float | None) -> str:
-    return "n/a (no tasks)" if x is None else f"{100 * x:.1f}%"
+    return "n/a (no tasks)" if x is None else _percent(x)
 
 
 def _plot(name: str) -> str:
@@ -271,7 +275,7 @@ def card_body(s: CardStats, pretty_name: str) -> str:
     out.append(
         _table(
             ["drafting model", "chains", "accepted", "acceptance rate"],
-            [[a.model, a.chains, a.accepted, f"{100 * a.rate:.1f}%"] for a in s.acceptance],
+            [[a.model, a.chains, a.accepted, _percent(a.rate)] for a in s.acceptance],
         )
     )
     if s.cot_reject_reasons:
@@ -287,7 +291,7 @@ def card_body(s: CardStats, pretty_name: str) -> str:
         out.append(
             _table(
                 ["source", "chains", "accepted", "acceptance rate"],
-                [[a.source, a.chains, a.accepted, f"{100 * a.rate:.1f}%"] for a in s.source_acceptance],
+                [[a.source, a.chains, a.accepted, _percent(a.rate)] for a in s.source_acceptance],
             )
         )
     if s.check_acceptance:
@@ -298,7 +302,7 @@ def card_body(s: CardStats, pretty_name: str) -> str:
         out.append(
             _table(
                 ["check", "chains judged", "failed", "passed"],
-                [[c.check, c.checked, c.failed, f"{100 * c.rate:.1f}%"] for c in s.check_acceptance],
+                [[c.check, c.checked, c.failed, _percent(c.rate)] for c in s.check_acceptance],
             )
         )
     if s.citation_accuracy is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from curation.asr import AsrConfig
 from curation.difficulty import DifficultyConfig
@@ -30,10 +30,16 @@ def _seconds(default: float | None, what: str) -> Any:
     return Field(default, gt=0, description=f"seconds {what} (unset: no limit)")
 
 
+# A collection stage can only stop between batches of LLM work; one that makes no LLM calls could never act on one.
+_NO_TIMEOUT: Any = Field(None, description="none: the stage makes no LLM calls, so it has no point to stop at")
+
+
 class StageTimeouts(Settings):
-    """Seconds a stage may take before its item is rejected with reason `timeout`; one field per stage, so
-    `--set run.timeouts.shots=10` changes only shots and a stage name that does not exist is an error.
-    Readers look a stage up by name: `getattr(config.run.timeouts, stage)`."""
+    """Seconds a stage may take; one field per stage, so `--set run.timeouts.shots=10` changes only shots and a
+    stage name that does not exist is an error. Readers look a stage up by name: `getattr(config.run.timeouts,
+    stage)`. A per-video stage's item that took longer is rejected with reason `timeout` (checked when it
+    returns). draft, refine and difficulty start no batch once theirs has passed: the items left get reason
+    `timeout`, never cached, so a re-run continues. tasks, verify, negatives and pools take none."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -41,13 +47,20 @@ class StageTimeouts(Settings):
     shots: float | None = _seconds(1800.0, "to detect one video's shots and keyframes")
     asr: float | None = _seconds(3600.0, "to transcribe one video")
     evidence: float | None = _seconds(1800.0, "to tag one video's keyframes")
-    tasks: float | None = _seconds(None, "to generate the tasks")
+    tasks: float | None = _NO_TIMEOUT
     draft: float | None = _seconds(None, "to draft the chains")
     refine: float | None = _seconds(None, "to refine the chains")
-    verify: float | None = _seconds(None, "to verify the chains")
-    negatives: float | None = _seconds(None, "to mine the hard negatives")
+    verify: float | None = _NO_TIMEOUT
+    negatives: float | None = _NO_TIMEOUT
     difficulty: float | None = _seconds(None, "to estimate difficulty")
-    pools: float | None = _seconds(None, "to build the pools")
+    pools: float | None = _NO_TIMEOUT
+
+    @field_validator("tasks", "verify", "negatives", "pools")
+    @classmethod
+    def _batched_only(cls, value: float | None) -> float | None:
+        if value is not None:
+            raise ValueError("only the per-video stages and draft, refine and difficulty take a timeout")
+        return value
 
 
 class RunConfig(Settings):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from rich.progress import Progress
 
-from curation.collection import Collection
+from curation.collection import Batches, Collection
 from curation.llm.base import LLMBackend
 from curation.llm.factory import LLMConfig, backend_from_config
 from curation.stage import Stage
@@ -27,9 +27,6 @@ from flows.publish import publish_rows, reject_row
 from schemas import RejectRecord, from_arrow, to_arrow
 from schemas.store import DatasetWriter
 from schemas.synthesis import SourceAcceptance
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass
@@ -76,8 +73,11 @@ class SynthesisSummary:
             "citation_accuracy_accepted_mean": round(self.citation_accepted, 4),
             "absence_tasks": self.absence_tasks,
             "drafters": {
-                m: {"chains": c["chains"], "accepted": c["accepted"],
-                    "acceptance": round(c["accepted"] / c["chains"], 4) if c["chains"] else 0.0}
+                m: {
+                    "chains": c["chains"],
+                    "accepted": c["accepted"],
+                    "acceptance": round(c["accepted"] / c["chains"], 4) if c["chains"] else 0.0,
+                }
                 for m, c in sorted(self.by_model.items())
             },  # fmt: skip
             "checks": self.checks,
@@ -111,61 +111,45 @@ class Backends:
             b.close()
 
 
-class CachedBatches:
+class CachedBatches(Batches):
     """`curation.collection.Batches` through the stage cache: each item's result is stored under the stage's key
-    and the item's key; misses are computed in batches of `run.llm_batch`, with progress and counts."""
+    and the item's key; misses are computed in batches of `run.llm_batch` until the stage's `run.timeouts`
+    passes, with progress and counts."""
 
     def __init__(
         self, ctx: RunContext, stage: str, summary: SynthesisSummary, grow: Callable[[int], None],
         tick: Callable[[int], None],
     ) -> None:  # fmt: skip
-        self.ctx, self.stage, self.summary = ctx, stage, summary
+        super().__init__(ctx.config.run.llm_batch, getattr(ctx.config.run.timeouts, stage, None), stage)
+        self.ctx, self.summary = ctx, summary
         self.key = ctx.keys[stage]
-        self.size = ctx.config.run.llm_batch
         self._grow, self._tick = grow, tick
 
-    def map(
-        self,
-        keys: Sequence[str],
-        items: Sequence[T],
-        fn: Callable[[list[T]], list[R]],
-        codec: str | type,
-        cacheable: Callable[[R], bool] = lambda r: True,
-        size: int = 0,
-    ) -> list[R]:
+    def _lookup(self, key: str, codec: str | type) -> Any:
         cache, stage = self.ctx.cache, self.stage
-        self._grow(len(items))
-        out: list[R | None] = [None] * len(items)
-        misses = []
-        for i, key in enumerate(keys):
-            hit = cache.get(stage, self.key, key)
-            if hit is None:
-                misses.append(i)
-            elif isinstance(codec, str):
-                out[i] = from_arrow(codec, cache.table(stage, self.key, key, codec))[0]
-            else:
-                out[i] = codec(**(hit.payload or {}))
-        self.summary.cached[stage] += len(items) - len(misses)
-        self.summary.ran[stage] += len(misses)
-        self._tick(len(items) - len(misses))
-        step = max(1, size or self.size)
-        for start in range(0, len(misses), step):
-            part = misses[start : start + step]
-            t0 = time.perf_counter()
-            rows = fn([items[i] for i in part])
-            per = (time.perf_counter() - t0) / max(1, len(part))
-            for i, row in zip(part, rows, strict=True):
-                out[i] = row
-                if not cacheable(row):  # a down endpoint is asked again next run
-                    continue
-                if isinstance(codec, str):
-                    done = Outcome(stage, keys[i], "ok", seconds=per)
-                    cache.put(stage, self.key, done, {codec: to_arrow(codec, [row])})
-                else:
-                    done = Outcome(stage, keys[i], "ok", seconds=per, payload=dataclasses.asdict(row))  # type: ignore[call-overload]
-                    cache.put(stage, self.key, done, {})
-            self._tick(len(part))
-        return [r for r in out if r is not None]
+        hit = cache.get(stage, self.key, key)
+        if hit is None:
+            return None
+        if isinstance(codec, str):
+            return from_arrow(codec, cache.table(stage, self.key, key, codec))[0]
+        return codec(**(hit.payload or {}))
+
+    def _store(self, key: str, row: Any, codec: str | type, seconds: float) -> None:
+        if isinstance(codec, str):
+            done = Outcome(self.stage, key, "ok", seconds=seconds)
+            self.ctx.cache.put(self.stage, self.key, done, {codec: to_arrow(codec, [row])})
+        else:
+            done = Outcome(self.stage, key, "ok", seconds=seconds, payload=dataclasses.asdict(row))
+            self.ctx.cache.put(self.stage, self.key, done, {})
+
+    def _progress(self, total: int, advance: int) -> None:
+        if total:
+            self._grow(total)
+        self._tick(advance)
+
+    def _counted(self, cached: int, ran: int) -> None:
+        self.summary.cached[self.stage] += cached
+        self.summary.ran[self.stage] += ran
 
 
 def run_stage(
@@ -190,8 +174,9 @@ def run_stage(
     def tick(n: int) -> None:
         progress.update(bar, advance=n)
 
+    batches = CachedBatches(ctx, cls.name, summary, grow, tick)  # the stage's timeout counts from here
     stage = cls.build(collection)
-    result = stage.run(collection, CachedBatches(ctx, cls.name, summary, grow, tick))
+    result = stage.run(collection, batches)
     collection.results[cls.name] = result
     summary.absorb(result.stats)
     if not grown[0]:

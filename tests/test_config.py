@@ -142,6 +142,8 @@ def test_every_stage_has_a_timeout_field():
         ("run.timeouts.shots=0", "run.timeouts.shots: Input should be greater than 0 (got 0)"),
         ("run.timeouts.shots=soon", "run.timeouts.shots: Input should be a valid number"),
         ("run.timeouts=5", "run.timeouts: Input should be a valid dictionary"),
+        # Only stages with a point to stop at take a timeout: per-video items, and batches of LLM work.
+        ("run.timeouts.verify=5", "run.timeouts.verify: only the per-video stages and draft, refine and difficulty"),
         ("shots.detectr=content", "shots.detectr: unknown key"),
         ("run.workers=true", "run.workers: Input should be a number, not a boolean"),
         ("run.workers.x=1", "run.workers: Input should be a valid integer"),

@@ -3,12 +3,14 @@ with the data model, and the flow runs any stage through the same two helpers.""
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from curation.collection import Collection, InlineBatches
+from curation.collection import Batches, Collection
 from curation.llm.factory import LLMConfig
 from curation.registry import NAMES, STAGES, stages_until
 from curation.stage import Rejected, Stage
@@ -129,10 +131,47 @@ def test_every_collection_stage_runs_through_one_helper(tmp_path: Path, chat_ser
 
 
 def test_collection_stages_run_without_the_flow() -> None:
-    """Library use: a stage and `InlineBatches`, no Prefect, no cache."""
+    """Library use: a stage and `Batches`, no Prefect, no cache."""
     from curation.tasks import TasksStage
 
     views = {v.video_id: v for v in (street_view(), kitchen_view())}
     collection = Collection(Path("unused"), views, load_config(None), lambda cfg: pytest.fail("no LLM needed"))
-    result = TasksStage.build(collection).run(collection, InlineBatches())
+    result = TasksStage.build(collection).run(collection, Batches())
     assert result.rows["tasks"] and all(isinstance(r, Rejected) and r.video_id in views for r in result.rejected)
+
+
+def test_once_its_timeout_passes_a_stage_starts_no_batch_and_the_rest_are_timeouts(caplog) -> None:
+    """The deadline is checked between batches: the batch running when it passes finishes, the others never start."""
+    started: list[list[int]] = []
+
+    def slow(batch: list[int]) -> list[str]:
+        started.append(batch)
+        time.sleep(0.3)
+        return [f"done {i}" for i in batch]
+
+    batches = Batches(size=2, timeout=0.2, stage="draft")
+    with caplog.at_level(logging.WARNING, logger="curation.collection"):
+        out = batches.map(
+            ["a", "b", "c", "d", "e"], [1, 2, 3, 4, 5], slow, "cot", late=lambda i, why: f"{why.reason} {i}"
+        )
+    assert started == [[1, 2]] and out == ["done 1", "done 2", "timeout 3", "timeout 4", "timeout 5"]
+    assert (batches.ran, batches.timed_out) == (2, 3)
+    assert "draft: its timeout (0.2 s, run.timeouts.draft) passed; the 3 items not started get reason `timeout`" in (
+        caplog.text
+    )
+
+
+def test_a_collection_stage_timeout_rejects_what_it_did_not_start_and_a_rerun_does_it(
+    tmp_path: Path, chat_server: Any
+) -> None:
+    server = chat_server(lambda body: chat_reply("1, it is shown clearly."))
+    config = small_config(server.base_url)
+    hurried = config.model_copy(update={"run": load_config(None, ["run.timeouts.draft=0.000001"]).run})
+    collection, summary, _ = run_collection(tmp_path, hurried)
+    cots = collection.rows("cot")
+    assert cots and {c.reject_reason for c in cots} == {"draft:timeout"} and not any(c.accepted for c in cots)
+    assert summary.ran["draft"] == 0 and summary.verdicts  # the later stages ran on what there was
+    # Timeouts are transient: nothing was cached, so the next run (no timeout) drafts every task.
+    collection, again, _ = run_collection(tmp_path, config)
+    assert (again.cached["draft"], again.ran["draft"]) == (0, len(cots))
+    assert "draft:timeout" not in {c.reject_reason for c in collection.rows("cot")}

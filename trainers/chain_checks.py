@@ -36,7 +36,7 @@ from trainers.claims import (
 )
 from trainers.rewards import choice_letter, ordering_items, parse_boxes, parse_number, parse_span
 from trainers.textview import CONCLUSION, fmt_time, short_frame_id
-from trainers.vocab import NUMBER_WORDS
+from trainers.vocab import NUMBER_WORDS, word_set
 
 TIME_TOL = 0.06  # times are written with two decimals; a little more than rounding allows
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -52,11 +52,9 @@ _BOX_LABEL = re.compile(r"^Where is the (.+?) between", re.IGNORECASE)
 UNKNOWN_OPTION = "cannot be determined"
 DURATION_WORDS = re.compile(r"\b(long|length|lasts?|duration|runs?|ends?|last frame|final frame)\b", re.IGNORECASE)
 # Words a sentence cannot end on; a sentence that does was cut off.
-DANGLING = frozenset(
-    (  # noqa: SIM905 - a word list reads better as text
-        "a an the of to with and or but in on at by for from is are was were be that which this its their as "
-        "than then into onto"
-    ).split()
+DANGLING = word_set(
+    "a an the of to with and or but in on at by for from is are was were be that which this its their as "
+    "than then into onto"
 )
 _DESCRIPTION_NOISE = frozenset(["text", "colours", "colour", "seen", "nothing", "detected"])
 
@@ -129,12 +127,10 @@ IRREGULAR = {
     "moustaches": "moustache", "mustaches": "mustache", "cliches": "cliche",
 }  # fmt: skip
 # Singular nouns that end in s: their plural adds -es ("buses"), and as written they are no plural.
-ENDS_IN_S = frozenset(
-    (  # noqa: SIM905 - a word list reads better as text
-        "bus gas lens canvas atlas virus campus bonus circus walrus iris chorus census status cactus octopus plus "
-        "bias alias lotus fungus corpus genus news series species means cosmos chaos ethos pathos kudos thermos "
-        "scissors skis trousers pants jeans shorts"
-    ).split()
+ENDS_IN_S = word_set(
+    "bus gas lens canvas atlas virus campus bonus circus walrus iris chorus census status cactus octopus plus "
+    "bias alias lotus fungus corpus genus news series species means cosmos chaos ethos pathos kudos thermos "
+    "scissors skis trousers pants jeans shorts"
 )
 
 

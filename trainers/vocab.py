@@ -1,9 +1,15 @@
-"""Shared vocabularies: the detector's COCO labels, the colour names evidence reports, English number words, and
-the pattern of a plain decimal number. Defined once here for the stages that write evidence and tasks and for the
-checks that read chains of thought and answers.
+"""Shared vocabularies: the detector's COCO labels, the colour names evidence reports, English number words, the
+pattern of a plain decimal number, and `word_set` for word lists written as text. Defined once here for the stages
+that write evidence and tasks and for the checks that read chains of thought and answers.
 """
 
 from __future__ import annotations
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The words of `text` (split on white space): a long word list reads better written as text."""
+    return frozenset(text.split())
+
 
 # The TensorFlow Object Detection API's 90-id COCO label map (ids the SSD outputs, 1-based). Ten ids are gaps the
 # 80-class models never output (COCO_UNUSED_IDS); their names are kept so an id always has one.

@@ -8,14 +8,13 @@ import re
 from curation.checks.base import SKIP, Chain, Check, Verdict
 from schemas import TaskRecord
 from trainers.rewards import AnswerConfig, answer_score, parse_completion
+from trainers.vocab import word_set
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-STOPWORDS = frozenset(
-    (  # noqa: SIM905 - a word list reads better as text
-        "a an the is are was were be been it its this that these those of in on at to from by with for and or but "
-        "not no so as if then than there here what which who when where how why do does did has have had i we you "
-        "he she they them his her their our my can will would should could shot video answer seconds"
-    ).split()
+STOPWORDS = word_set(
+    "a an the is are was were be been it its this that these those of in on at to from by with for and or but "
+    "not no so as if then than there here what which who when where how why do does did has have had i we you "
+    "he she they them his her their our my can will would should could shot video answer seconds"
 )
 MIN_WORDS_FOR_STOPWORDS = 8
 

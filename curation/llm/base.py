@@ -8,7 +8,7 @@ on and the caller turns the error into a `rejects` row.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field, replace
 
 from schemas import Message
@@ -111,3 +111,22 @@ def cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
         if i != -1 and i < cut:
             cut, found = i, True
     return text[:cut], found
+
+
+def decoded(ids: list[int], req: GenRequest, eos: Container[int], decode: Callable[[list[int]], str]) -> GenResult:
+    """A local backend's generated token ids as the result of `req`: cut at the first end-of-turn id (what follows
+    is padding) and at `req.max_new_tokens` (the batch ran longer for another request), decoded by `decode`, cut at
+    the first stop string; nothing but white space is `empty_output`."""
+    finish = "length"
+    for j, t in enumerate(ids):
+        if t in eos:
+            ids, finish = ids[:j], "stop"
+            break
+    if len(ids) > req.max_new_tokens:
+        ids, finish = ids[: req.max_new_tokens], "length"
+    text, stopped = cut_at_stop(decode(ids), req.stop)
+    if stopped:
+        finish = "stop"
+    if not text.strip():
+        return GenResult(text="", tokens=len(ids), finish_reason=finish, error="empty_output")
+    return GenResult(text=text, tokens=len(ids), finish_reason=finish)

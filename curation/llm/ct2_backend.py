@@ -18,7 +18,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from curation.llm.base import GenRequest, GenResult, LLMBackend, Settle, cut_at_stop
+from curation.llm.base import GenRequest, GenResult, LLMBackend, Settle, decoded
 
 log = logging.getLogger(__name__)
 
@@ -217,17 +217,4 @@ class CT2Backend(LLMBackend):
         return [[self._decode(ids, req) for ids in res.sequences_ids] for res, req in zip(out, reqs, strict=True)]
 
     def _decode(self, ids: list[int], req: GenRequest) -> GenResult:
-        finish = "length"
-        for j, t in enumerate(ids):
-            if t in self._eos:
-                ids, finish = ids[:j], "stop"
-                break
-        if len(ids) > req.max_new_tokens:
-            ids, finish = ids[: req.max_new_tokens], "length"
-        text = str(self.tokenizer.decode(ids, skip_special_tokens=True))
-        text, stopped = cut_at_stop(text, req.stop)
-        if stopped:
-            finish = "stop"
-        if not text.strip():
-            return GenResult(text="", tokens=len(ids), finish_reason=finish, error="empty_output")
-        return GenResult(text=text, tokens=len(ids), finish_reason=finish)
+        return decoded(ids, req, self._eos, lambda ids: str(self.tokenizer.decode(ids, skip_special_tokens=True)))

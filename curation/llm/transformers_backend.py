@@ -9,7 +9,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from curation.llm.base import GenRequest, GenResult, LLMBackend, cut_at_stop
+from curation.llm.base import GenRequest, GenResult, LLMBackend, decoded
 
 log = logging.getLogger(__name__)
 
@@ -145,17 +145,4 @@ class TransformersBackend(LLMBackend):
         return [self._decode(ids, req) for ids, req in zip(new, reqs, strict=True)]
 
     def _decode(self, ids: list[int], req: GenRequest) -> GenResult:
-        finish = "length"
-        for j, t in enumerate(ids):
-            if t in self._eos:  # end of turn; what follows is padding
-                ids, finish = ids[:j], "stop"
-                break
-        if len(ids) > req.max_new_tokens:  # the batch ran longer for another request
-            ids, finish = ids[: req.max_new_tokens], "length"
-        text = str(self.tokenizer.decode(ids, skip_special_tokens=True))
-        text, stopped = cut_at_stop(text, req.stop)
-        if stopped:
-            finish = "stop"
-        if not text.strip():
-            return GenResult(text="", tokens=len(ids), finish_reason=finish, error="empty_output")
-        return GenResult(text=text, tokens=len(ids), finish_reason=finish)
+        return decoded(ids, req, self._eos, lambda ids: str(self.tokenizer.decode(ids, skip_special_tokens=True)))

@@ -46,6 +46,11 @@ def plots(root: Path) -> list[tuple[str, str]]:
     return [(p.name, captions.get(p.stem, p.stem.replace("_", " "))) for p in sorted(folder.glob("*.png"))]
 
 
+def _rate(part: int, whole: int) -> str:
+    """`part` of `whole` as a whole percentage; a dash when `whole` is 0."""
+    return f"{part / whole:.0%}" if whole else "–"
+
+
 def render(req: Request) -> Html:
     o = overview(req)
     cards = tag(
@@ -82,31 +87,20 @@ def render(req: Request) -> Html:
         ),
     ]
     if o.models:
-        parts.append(tag("h2", "Chains by drafting model"))
-        parts.append(
-            table(
-                ["model", "chains", "accepted", "rate"],
-                [[m, n, a, f"{a / n:.0%}" if n else "–"] for m, n, a in o.models],
-            )
-        )
+        models = [[m, n, a, _rate(a, n)] for m, n, a in o.models]
+        parts += [tag("h2", "Chains by drafting model"), table(["model", "chains", "accepted", "rate"], models)]
     if o.sources:
-        parts.append(tag("h2", "Acceptance per source"))
-        parts.append(
-            table(
-                ["source", "chains", "accepted", "rate"],
-                [[src, n, a, f"{a / n:.0%}" if n else "–"] for src, n, a in o.sources],
-                class_="source-acceptance",
-            )
-        )
+        sources = [[src, n, a, _rate(a, n)] for src, n, a in o.sources]
+        parts += [
+            tag("h2", "Acceptance per source"),
+            table(["source", "chains", "accepted", "rate"], sources, class_="source-acceptance"),
+        ]
     if o.checks:
-        parts.append(tag("h2", "Acceptance per check"))
-        parts.append(
-            table(
-                ["check", "chains judged", "failed", "passed"],
-                [[name, n, f, f"{(n - f) / n:.0%}" if n else "–"] for name, n, f in o.checks],
-                class_="check-acceptance",
-            )
-        )
+        checks = [[name, n, f, _rate(n - f, n)] for name, n, f in o.checks]
+        parts += [
+            tag("h2", "Acceptance per check"),
+            table(["check", "chains judged", "failed", "passed"], checks, class_="check-acceptance"),
+        ]
     if o.notes:
         parts.append(definition_list(o.notes))
     found = plots(req.root)
