@@ -278,7 +278,7 @@ def test_eval_with_a_bad_set_exits_2_with_one_line(tmp_path):
 
 def test_the_bundled_configs_load():
     root = Path(__file__).resolve().parents[1] / "configs"
-    assert load_config(root / "demo.yaml", []).tasks.max_per_video == 2
+    assert load_config(root / "demo.yaml", []).tasks.max_per_video == 4
     train = root / "train.yaml"
     assert load_settings(SftSettings, "sft", train) == SftSettings()  # the file spells out the defaults
     assert load_settings(GrpoSettings, "grpo", train) == GrpoSettings()
