@@ -101,7 +101,7 @@ class TaskGenerator(abc.ABC):
         """A TaskRecord with its deterministic id and this stage's provenance."""
         assert problem_type in PROBLEM_TYPES, problem_type
         return TaskRecord(
-            task_id=task_id(view.video_id, self.name, question, answer),
+            task_id=task_id(view.video_id, self.name, question, answer, options or ()),
             video_id=view.video_id,
             generator=self.name,
             problem_type=problem_type,
@@ -157,7 +157,7 @@ class TasksStage(Stage[TasksConfig, list[VideoView], tuple[list[TaskRecord], lis
 
     name = "tasks"
     Config = TasksConfig
-    version = 1
+    version = 2  # 2: task ids include the options; visible-object and colour answers no longer depend on set order
     reads = ("videos", "shots", "segments", "words", "frames", "evidence")
     writes = ("tasks",)
     needs = ("shots", "asr", "evidence")

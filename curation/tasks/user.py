@@ -174,7 +174,7 @@ def _task(row: dict[str, Any], videos: dict[str, VideoView], provenance: Provena
         raise _RowError("answer", 'box answers are a JSON list of {"time", "x1", "y1", "x2", "y2"}')
     assert question is not None and answer is not None
     return TaskRecord(
-        task_id=task_id(view.video_id, GENERATOR, question, answer),
+        task_id=task_id(view.video_id, GENERATOR, question, answer, options),
         video_id=view.video_id,
         generator=GENERATOR,
         problem_type=ptype,

@@ -41,13 +41,16 @@ def seen(evidence: list[EvidenceRecord], kind: str, min_score: float = 0.0) -> C
     found: Counter[str] = Counter()
     for ev in evidence:
         if kind == "object":
-            found.update({o.label.lower() for o in ev.objects if o.score >= min_score})
+            # Once per keyframe, best first: a Counter breaks ties by insertion order, and a set's order changed
+            # with every process (str hashes are salted), so re-runs asked about a different colour or object.
+            ranked = sorted((o for o in ev.objects if o.score >= min_score), key=lambda o: (-o.score, o.label))
+            found.update(list(dict.fromkeys(o.label.lower() for o in ranked)))
         elif kind == "text":
             text = confident_text(ev)
             if text:
                 found[text] += 1
         else:
-            found.update({c.lower() for c in ev.colours})
+            found.update(list(dict.fromkeys(c.lower() for c in ev.colours)))  # most prominent first
     return found
 
 
