@@ -74,11 +74,15 @@ def publish_videos(
     """Stage every table the run's per-video stages produced for `videos`; returns rows staged per table.
 
     The `videos` table gets the records as the run left them (a video a fatal stage rejected has that status).
-    Every other table gets, per stage, the cached rows of each video the stage computed in this run or whose rows
-    are not published yet (a cache hit already published is left alone: nothing to read or compare)."""
+    Every other table gets, per stage, the cached rows of each video the stage computed in this run, whose rows are
+    not published yet, or whose rows of a stage it needs are published again now (the store drops derived rows of a
+    video whose parents change unless the same revision writes them: shots settings A → B → A make shots a cache hit
+    to publish again, and evidence, a cache hit whose rows look published, must follow). A cache hit already published
+    with nothing upstream published again is left alone: nothing to read or compare."""
     staged: dict[str, int] = {}
     shard_rows = ctx.config.run.shard_rows
     order = sorted(videos, key=lambda v: v.video_id)
+    published: dict[str, set[str]] = {}  # stage -> videos whose rows this revision stages again
     for stage in stages:
         cls = BY_NAME[stage]
         if "videos" in cls.writes:
@@ -86,11 +90,15 @@ def publish_videos(
             continue
         h = ctx.config_hash(stage)
         have = published_keys(ctx.dataset, cls.writes[0])
+        upstream = set().union(*(published.get(n, set()) for n in cls.needs))
         todo: dict[str, str] = {}  # video id -> cache key
         for v in order:
             out = outcomes.get((stage, v.video_id))
-            if out is not None and out.ok and (not out.cache_hit or (v.video_id, h) not in have):
+            if out is None or not out.ok:
+                continue
+            if not out.cache_hit or (v.video_id, h) not in have or v.video_id in upstream:
                 todo[v.video_id] = out.key
+        published[stage] = set(todo)
         for table in cls.writes:
             staged[table] = writer.replace(table, [], todo) if todo else 0  # a video may now have no rows
             parts = (ctx.cache.table(stage, ctx.keys[stage], key, table) for key in todo.values())

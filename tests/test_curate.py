@@ -157,3 +157,19 @@ def test_sigkill_then_rerun_equals_uninterrupted(
     s = summary_of(curate(good_dir, "--out", out))
     assert s["cache_hits"]["shots"] == 3 and s["cache_hits"]["asr"] >= 1
     assert table_rows(out) == table_rows(reference[0])
+
+
+def test_shots_settings_back_and_forth_keep_every_keyframe_its_evidence(samples_dir: Path, tmp_path: Path) -> None:
+    """Shots settings A → B → A: the third run's shots and evidence are both cache hits, but shots must be published
+    again (its rows in the dataset are B's), and the store drops evidence rows whose frames changed unless the same
+    revision writes them, so evidence must be published again too. It was not: A's frames were left without evidence."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(samples_dir / "bikes.mp4", inputs)
+    ds = tmp_path / "ds"
+    for per_shot in (1, 2, 1):
+        summary_of(curate(inputs, "--out", ds, "--set", f"shots.keyframes_per_shot={per_shot}"))
+        data = Dataset(ds)
+        frames = set(data.read("frames", columns=["frame_id"]).column("frame_id").to_pylist())
+        evidence = data.read("evidence", columns=["frame_id"]).column("frame_id").to_pylist()
+        assert frames and sorted(evidence) == sorted(frames), per_shot
