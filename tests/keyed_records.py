@@ -3,8 +3,10 @@ written from records.py as they are would share task, chain and pool ids and the
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from schemas.store import DatasetWriter
 from tests.records import sample_records
 
 ID_COLUMNS = ("task_id", "cot_id", "sample_id", "pair_id", "negative_id", "anchor_id")
@@ -21,3 +23,11 @@ def keyed_records(vid: str = "a" * 64) -> dict[str, list[Any]]:
             if table == "rl":
                 r.negatives = [f"{n}-{vid[:8]}" for n in r.negatives]
     return records
+
+
+def add_revision(root: Path, vid: str) -> int:
+    """One revision holding `keyed_records(vid)`; returns its number."""
+    with DatasetWriter(root) as w:
+        for table, rows in keyed_records(vid).items():
+            w.append(table, rows)
+        return w.commit()

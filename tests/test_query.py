@@ -13,7 +13,7 @@ import pytest
 
 from schemas.store import Dataset, DatasetWriter
 from schemas.store.query import connect
-from tests.keyed_records import keyed_records
+from tests.keyed_records import add_revision, keyed_records
 
 
 def vidcot(*args: str) -> subprocess.CompletedProcess[str]:
@@ -28,10 +28,7 @@ def vidcot(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def two_revisions(dataset_dir: Path) -> Path:
     for vid in ("a" * 64, "b" * 64):
-        with DatasetWriter(dataset_dir) as w:
-            for table, rows in keyed_records(vid).items():
-                w.append(table, rows)
-            w.commit()
+        add_revision(dataset_dir, vid)
     return dataset_dir
 
 

@@ -18,14 +18,7 @@ from flows.cli import main as vidcot
 from schemas import TABLES
 from schemas.store import Dataset, DatasetWriter
 from schemas.store.atomic import sha256_file
-from tests.keyed_records import keyed_records
-
-
-def add_revision(root: Path, vid: str) -> int:
-    with DatasetWriter(root) as w:
-        for table, rows in keyed_records(vid).items():
-            w.append(table, rows)
-        return w.commit()
+from tests.keyed_records import add_revision, keyed_records
 
 
 def query(capsys: pytest.CaptureFixture[str], root: Path, sql: str, *extra: str) -> list[dict]:

@@ -13,10 +13,10 @@ import duckdb
 import pytest
 
 from flows.cli import main as vidcot
-from schemas.store import Dataset, DatasetWriter
+from schemas.store import Dataset
 from schemas.store.integrity import verify_dataset
 from schemas.store.query import connect
-from tests.keyed_records import keyed_records
+from tests.keyed_records import add_revision
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +24,7 @@ def ds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two revisions, shared by the tests here: none of them may change a file of it (each checks)."""
     dataset_dir = tmp_path_factory.mktemp("sandbox") / "ds"
     for vid in ("a" * 64, "b" * 64):
-        with DatasetWriter(dataset_dir) as w:
-            for table, rows in keyed_records(vid).items():
-                w.append(table, rows)
-            w.commit()
+        add_revision(dataset_dir, vid)
     return dataset_dir
 
 
