@@ -226,6 +226,8 @@ def guard(s: Segment, cfg: AsrConfig, previous: Segment | None = None) -> str | 
     """Why Whisper's hallucination guards drop segment `s` (a reason code), or None to keep it. `previous` is the
     segment before it from the same chunk: an unsure segment repeating it is a loop split across segments, which
     the per-window compression ratio cannot see."""
+    if not _norm(s.text):  # "...", "♪": nothing said, nothing a task could quote
+        return "no_words"
     unsure = s.avg_logprob < cfg.log_prob_threshold
     if s.no_speech_prob > cfg.no_speech_threshold and unsure:
         return "no_speech"
@@ -249,7 +251,7 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
 
     name = "asr"
     Config = AsrConfig
-    version = 2  # 2: per-window languages, hallucination guards, subtitle tracks, Whisper base by default
+    version = 3  # 3: punctuation-only segments dropped (no_words); 2: per-window languages, hallucination guards, subtitle tracks, Whisper base by default
     per_video = True
     writes = ("segments", "words")
     needs = ("probe",)

@@ -80,6 +80,8 @@ def test_guard_rules() -> None:
     assert guard(_seg("la la la la la la la la la la", -0.3, ratio=3.1), cfg) == "repetitive_text"
     assert guard(_seg("the", -1.1), cfg, previous=_seg("we are going to see the", -1.1)) == "repetitive_text"
     assert guard(_seg("gibberish", -1.5), cfg) == "low_logprob"
+    # Seen on Big Buck Bunny's music with VAD off (Whisper's temperature fallback samples): only punctuation.
+    assert guard(_seg("...", -0.85, no_speech=0.72), cfg) == "no_words"
     you = _seg("You", -0.76, no_speech=0.71)
     you.words = [Word(0.0, 1.0, "You", 0.07)]
     assert guard(you, cfg) == "low_word_probability"  # Whisper's classic on silence, which its own rule keeps
