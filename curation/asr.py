@@ -251,7 +251,9 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
 
     name = "asr"
     Config = AsrConfig
-    version = 3  # 3: punctuation-only segments dropped (no_words); 2: per-window languages, hallucination guards, subtitle tracks, Whisper base by default
+    # 3: punctuation-only segments dropped (no_words); 2: per-window languages, hallucination guards, subtitle
+    # tracks, Whisper base by default
+    version = 3
     per_video = True
     writes = ("segments", "words")
     needs = ("probe",)
