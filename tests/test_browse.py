@@ -355,7 +355,7 @@ def test_video_page_shows_timeline_transcript_and_evidence(
 @needs_chromium
 def test_a_filter_narrows_the_list(browser: Any, curated: tuple[Path, BrowseServer]) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     root, srv = curated
     con = connect(root)
@@ -364,6 +364,10 @@ def test_a_filter_narrows_the_list(browser: Any, curated: tuple[Path, BrowseServ
     ptype, n = con.execute("SELECT problem_type, count(*) FROM tasks GROUP BY 1 ORDER BY 2, 1 LIMIT 1").fetchone()
     Select(browser.find_element(By.ID, "f-problem_type")).select_by_value(ptype)
     browser.find_element(By.ID, "apply").click()
+    # The click loads a new page: count its rows, not the old page's (a race that failed now and then).
+    WebDriverWait(browser, 30).until(
+        lambda b: "problem_type=" in b.current_url and b.execute_script("return document.readyState") == "complete"
+    )
     rows = browser.find_elements(By.CSS_SELECTOR, "table.samples tbody tr")
     assert 0 < len(rows) < everything
     assert len(rows) == n and all(ptype in r.text for r in rows)
