@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import math
 import shutil
 import subprocess
 import tempfile
@@ -457,3 +458,95 @@ def switching_speech(out: Path) -> tuple[Path, float]:
         check=True,
     )  # fmt: skip
     return out, german_at
+
+
+# Varied generated clips (`vidcot samples OUT --variants N --seed S`): hard-cut shots of plain colours or test
+# patterns, with on-screen words, filled boxes and narration drawn from fixed lists by a seeded generator, so a
+# benchmark can have as many videos with exact ground truth as it needs (the fixed clips above stay as they are).
+VARIANT_VERSION = "1"
+COLOURS = ["red", "green", "blue", "yellow", "orange", "purple", "white", "gray", "black", "cyan", "pink", "brown"]
+LIGHT = {"yellow", "white", "cyan", "pink", "orange"}
+PATTERNS = ["testsrc", "smptebars", "testsrc2", "rgbtestsrc"]
+WORDS = ["EXIT", "GATE 12", "SALE", "ROOM 4", "STOP", "CAFE", "OPEN", "PLATFORM 3", "HOTEL", "BUS 42", "TICKETS",
+         "LIBRARY", "MUSEUM", "BAKERY", "PARKING", "ZONE 7", "PIZZA", "TAXI", "BANK", "POST OFFICE"]  # fmt: skip
+LINES = ["The market opens early on Sunday.", "Please keep your ticket with you.", "The river is calm this morning.",
+         "Our guide will meet you at the station.", "Turn left after the old bridge.",
+         "The museum closes at six tonight.", "Fresh bread is sold near the square.",
+         "The next bus leaves in ten minutes.", "Children play in the park after school.",
+         "The storm passed before midnight.", "A small boat waits by the pier.",
+         "The library has a new reading room.", "Coffee is served in the garden.",
+         "The road to the hills is closed.", "Lights come on when the sun goes down.",
+         "The workshop builds wooden chairs."]  # fmt: skip
+
+
+def _variant(out: Path, tmp: Path, rng: Any) -> Sidecar:
+    """One varied clip: 2–4 hard-cut shots, each a colour or test pattern with maybe a word and a filled box;
+    narration (one line per shot) on three clips in four, else no audio stream."""
+    n_shots = rng.randint(2, 4)
+    durs = [rng.choice([2.0, 2.5, 3.0, 3.5, 4.0]) for _ in range(n_shots)]
+    narrated = rng.random() < 0.75
+    said = rng.sample(LINES, n_shots) if narrated else []
+    for i, line in enumerate(said):  # a shot lasts at least its line (spoken 0.3 s after the cut) + 0.3 s
+        durs[i] = max(durs[i], math.ceil((_say(line, tmp / "measure.wav") + 0.6) * 2) / 2)
+    starts = [sum(durs[:i]) for i in range(n_shots)]
+    total = sum(durs)
+    video: list[str] = []
+    texts, shapes, notes = [], [], []
+    bg = ""
+    for start, dur in zip(starts, durs, strict=True):
+        if rng.random() < 0.7:
+            bg = rng.choice([c for c in COLOURS if c != bg])  # two shots of one colour would be one shot
+            src = f"color=c={bg}:size={W}x{H}:rate={FPS}:duration={dur}"
+        else:
+            bg = rng.choice([p for p in PATTERNS if p != bg])
+            src = f"{bg}=size={W}x{H}:rate={FPS}:duration={dur}"
+        filters = [src]
+        if rng.random() < 0.6:
+            word = rng.choice(WORDS)
+            filters.append(_text(word, size=rng.choice([40, 48, 56]), colour="black" if bg in LIGHT else "white"))
+            texts.append(Span(start, start + dur, word))
+        if rng.random() < 0.5:
+            colour = rng.choice([c for c in COLOURS if c != bg])
+            w, h = rng.choice([60, 80, 120]), rng.choice([40, 60, 80])
+            x, y = rng.choice([30, W - w - 30]), rng.choice([30, H - h - 30])
+            filters.append(f"drawbox=x={x}:y={y}:w={w}:h={h}:color={colour}:t=fill")
+            shapes.append({"colour": colour, "w": w, "h": h, "x": x, "y": y, "start": start, "end": start + dur})
+        video += ["-f", "lavfi", "-i", ",".join(filters)]
+        notes.append(bg)
+    concat = "".join(f"[{i}:v]" for i in range(n_shots)) + f"concat=n={n_shots}:v=1:a=0[vout]"
+    speech: list[Span] = []
+    if narrated:
+        lines = [(round(s + 0.3, 3), line) for s, line in zip(starts, said, strict=True)]
+        n_in, a_filt, speech = _narration(lines, tmp, first_input=n_shots)
+        cmd = ["ffmpeg", "-y", *video, "-f", "lavfi", "-i", f"anullsrc=r=16000:cl=mono:d={total}", *n_in]
+        maps = ["-filter_complex", f"{concat};{a_filt}", "-map", "[vout]", "-map", "[aout]", *ENCODE, *AUDIO]
+    else:
+        cmd = ["ffmpeg", "-y", *video]
+        maps = ["-filter_complex", concat, "-map", "[vout]", *ENCODE]
+    _run(cmd + maps + [*BITEXACT, "-t", str(total), str(out)])
+    return Sidecar(out.name, "generated", "CC0", total, bool(speech), cuts=starts[1:], speech=speech,
+                   onscreen_text=texts, shapes=shapes,
+                   notes=f"{n_shots} hard-cut shots ({', '.join(notes)}); varied clip")  # fmt: skip
+
+
+def build_variants(out_dir: Path, count: int, seed: int = 0) -> list[Sidecar]:
+    """Write `count` varied generated clips `v{seed}_{i}.mp4` with sidecars into `out_dir`; the same seed and
+    index always give the same clip (built files are skipped), and different seeds give different clips."""
+    import random
+
+    require_tools()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = []
+    with tempfile.TemporaryDirectory() as tmpname:
+        for i in range(count):
+            out = out_dir / f"v{seed}_{i:03d}.mp4"
+            side_path = out.with_suffix(out.suffix + ".json")
+            key = _recipe_key(f"variant{VARIANT_VERSION}:{out.name}")
+            if out.is_file() and side_path.is_file() and json.loads(side_path.read_text()).get("recipe") == key:
+                made.append(load_sidecar(out))
+                continue
+            sc = _variant(out, Path(tmpname), random.Random(f"{seed}:{i}"))
+            _write_sidecar(side_path, sc, key)
+            made.append(sc)
+            log.info("variant %d/%d: %s", i + 1, count, out.name)
+    return made

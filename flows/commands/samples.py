@@ -22,13 +22,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     p.add_argument("--no-real", action="store_true", help="only the generated clips")
+    p.add_argument("--variants", type=int, default=0, metavar="N",
+                   help="also write N varied generated clips v{SEED}_{i}.mp4 (colours, words, boxes, narration)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the varied clips (other seeds, other clips)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from curation.samples import build_samples
+    from curation.samples import build_samples, build_variants
 
+    if args.variants < 0:
+        raise SystemExit("vidcot samples: --variants must be 0 or more")
     made = build_samples(args.out_dir, real=not args.no_real)
+    made += build_variants(args.out_dir, args.variants, args.seed)
     table = Table(title=f"{len(made)} sample files in {args.out_dir}")
     for col in ("file", "seconds", "audio", "cuts", "speech lines", "source"):
         table.add_column(col)

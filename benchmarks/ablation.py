@@ -1,0 +1,336 @@
+"""Does curation help? SFT on (a) every drafted chain, (b) the accepted chains, (c) skeleton chains only — same
+base model, steps and seed — then GRPO from the best SFT model; every model scored on a fixed held-out set.
+
+    # 1. the held-out set, once (versioned: benchmarks/heldout/v1.jsonl; see benchmarks/heldout/README.md)
+    .venv/bin/python benchmarks/ablation.py heldout --data HELDOUT_DS --out benchmarks/heldout/v1.jsonl
+    # 2. the ablation
+    .venv/bin/python benchmarks/ablation.py run --llm-data TRAIN_DS --skeleton-data TRAIN_SKELETON_DS \\
+        --work /tmp/ablation --out benchmarks/results/ablation.json
+
+TRAIN_DS is curated with LLM drafting (`draft.mode=rationale`): its `cot` table keeps every draft beside its
+refined text, accepted flag and reject reason. TRAIN_SKELETON_DS is the same videos curated with
+`draft.mode=skeleton`, `draft.polish=false` (chains written in code from the evidence). Variant (a) takes every
+non-empty `cot.draft` of TRAIN_DS as it was drafted (no refinement, no checks); (b) the accepted chains of TRAIN_DS
+(refined text, exactly the `sft` pool); (c) the accepted `source = skeleton` chains of TRAIN_SKELETON_DS. Every
+row's prompt is its task's `rl` prompt (the one the pools stage builds), so the variants differ only in the
+assistant turn. No training video may be a held-out video (checked by content hash).
+
+Scoring is `trainers.evaluate.score` and `trainers.rewards.answer_score` (the eval command's); generation is greedy
+with CTranslate2 int8 (each trained model converted once), several times faster than transformers on this CPU.
+Every accuracy gets a 95% bootstrap interval over items, and (b) − (a) a paired one (`trainers.bootstrap`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from curation.checks.base import chain_text  # noqa: E402
+from curation.llm.base import GenRequest  # noqa: E402
+from curation.llm.ct2_backend import CT2Backend  # noqa: E402
+from schemas import CotRecord, Message, SftRecord  # noqa: E402
+from schemas.store import Dataset, DatasetWriter  # noqa: E402
+from trainers.bootstrap import bootstrap_mean, paired_difference  # noqa: E402
+from trainers.config import GrpoSettings, SftSettings, default_threads  # noqa: E402
+from trainers.evaluate import score  # noqa: E402
+from trainers.models import resolve_model  # noqa: E402
+from trainers.prompts import strip_subtitles  # noqa: E402
+from trainers.rewards import answer_score, parse_completion  # noqa: E402
+
+log = logging.getLogger("ablation")
+VARIANTS = {"a": "every drafted chain (no refinement, no checks)", "b": "accepted chains",
+            "c": "skeleton chains only"}  # fmt: skip
+CONDITIONS = ("with_subtitles", "without_subtitles")
+
+
+# ---- the held-out set ----------------------------------------------------------------------------------------
+
+
+def write_heldout(data: Path, out: Path) -> dict[str, Any]:
+    """Every `rl` row of a curated dataset (all splits) as one JSON line: ids, the video's content hash and file
+    name, the prompt as the model sees it, the verifiable answer, and whether the transcript alone answers it."""
+    ds = Dataset(data)
+    files = {r["video_id"]: Path(r["path"]).name for r in ds.read("videos", ["video_id", "path"]).to_pylist()}
+    leak = {r["task_id"]: bool(r["subtitle_leak"]) for r in ds.read("tasks", ["task_id", "subtitle_leak"]).to_pylist()}
+    rows = sorted(ds.read("rl").to_pylist(), key=lambda r: (files[r["video_id"]], r["task_id"]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w") as f:
+        for r in rows:
+            item = {"sample_id": r["sample_id"], "task_id": r["task_id"], "video_id": r["video_id"],
+                    "video_file": files[r["video_id"]], "problem_type": r["problem_type"],
+                    "solution": r["solution"], "options": list(r["options"] or []),
+                    "subtitle_leak": leak.get(r["task_id"], False),
+                    "prompt": [{"role": m["role"], "content": m["content"]} for m in r["prompt"]]}  # fmt: skip
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    summary = {"items": len(rows), "videos": len({r["video_id"] for r in rows}),
+               "by_type": dict(Counter(r["problem_type"] for r in rows))}  # fmt: skip
+    log.info("held-out set: %s -> %s", summary, out)
+    return summary
+
+
+def read_heldout(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise SystemExit(f"ablation: held-out file {path} not found (make it with `ablation.py heldout`)")
+    items = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return items[:limit] if limit else items
+
+
+# ---- the variant pools ----------------------------------------------------------------------------------------
+
+
+def _cots(data: Path) -> list[CotRecord]:
+    return [CotRecord(**{k: v for k, v in r.items() if k in CotRecord.__dataclass_fields__})
+            for r in Dataset(data).read("cot").to_pylist()]  # fmt: skip
+
+
+def _prompts(data: Path) -> dict[str, dict[str, Any]]:
+    """task_id → its rl row (prompt, video, problem type)."""
+    return {r["task_id"]: r for r in Dataset(data).read("rl").to_pylist()}
+
+
+def variant_chains(llm_data: Path, skeleton_data: Path) -> dict[str, list[tuple[dict[str, Any], str]]]:
+    """Per variant, (rl row, assistant text) pairs; see the module docstring for what each variant takes."""
+    llm_rl, skel_rl = _prompts(llm_data), _prompts(skeleton_data)
+    llm_cots, skel_cots = _cots(llm_data), _cots(skeleton_data)
+    return {
+        "a": [(llm_rl[c.task_id], c.draft) for c in llm_cots if c.task_id in llm_rl and c.draft.strip()],
+        "b": [(llm_rl[c.task_id], chain_text(c)) for c in llm_cots if c.task_id in llm_rl and c.accepted],
+        "c": [(skel_rl[c.task_id], chain_text(c)) for c in skel_cots
+              if c.task_id in skel_rl and c.accepted and c.source == "skeleton"],
+    }  # fmt: skip
+
+
+def write_pool(root: Path, chains: list[tuple[dict[str, Any], str]]) -> int:
+    """A dataset with just an `sft` table (split train) of the given prompts and chains."""
+    shutil.rmtree(root, ignore_errors=True)
+    rows = []
+    for i, (rl, text) in enumerate(chains):
+        prompt = [Message(m["role"], m["content"]) for m in rl["prompt"]]
+        rows.append(SftRecord(sample_id=f"{rl['task_id']}-{i}", task_id=rl["task_id"], video_id=rl["video_id"],
+                              split="train", problem_type=rl["problem_type"],
+                              messages=[*prompt, Message("assistant", text)], video_path=rl["video_path"],
+                              keyframe_ids=list(rl.get("keyframe_ids") or [])))  # fmt: skip
+    with DatasetWriter(root) as w:
+        w.append("sft", rows)
+        w.commit(config={"ablation_pool": str(root.name)})
+    return len(rows)
+
+
+def chain_stats(chains: list[tuple[dict[str, Any], str]]) -> dict[str, Any]:
+    """What a variant trains on: rows, tasks, videos, types, and how often its chain's answer is the silver one."""
+    right = [answer_score(parse_completion(t).answer, rl["solution"], rl["problem_type"], rl["options"])
+             for rl, t in chains]  # fmt: skip
+    return {"rows": len(chains), "tasks": len({rl["task_id"] for rl, _ in chains}),
+            "videos": len({rl["video_id"] for rl, _ in chains}),
+            "by_type": dict(Counter(rl["problem_type"] for rl, _ in chains)),
+            "answer_matches_label": round(sum(right) / len(right), 4) if right else None,
+            "well_formed": round(sum(parse_completion(t).well_formed for _, t in chains) / max(1, len(chains)), 4),
+            "mean_chars": round(sum(len(t) for _, t in chains) / max(1, len(chains)), 1)}  # fmt: skip
+
+
+# ---- evaluation ---------------------------------------------------------------------------------------------
+
+
+def evaluate_model(model: str | None, items: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """Greedy completions from the model (CTranslate2 int8), scored per condition with the eval command's code;
+    per-item accuracy kept for the bootstraps."""
+    started = time.perf_counter()
+    path = None if model is None else resolve_model(model)
+    backend = CT2Backend(path, batch_size=args.eval_batch, intra_threads=args.threads)
+    out: dict[str, Any] = {"model": str(path) if path else "embedded SmolLM2-135M"}
+    try:
+        for cond in CONDITIONS:
+            prompts = [it["prompt"] if cond == "with_subtitles" else strip_subtitles(it["prompt"]) for it in items]
+            reqs = [GenRequest([Message(m["role"], m["content"]) for m in p], max_new_tokens=args.max_new_tokens)
+                    for p in prompts]  # fmt: skip
+            t0 = time.perf_counter()
+            texts = [r.text for r in backend.generate(reqs)]
+            seconds = time.perf_counter() - t0
+            metrics = score(items, [[t] for t in texts])
+            per_item = [answer_score(parse_completion(t).answer, it["solution"], it["problem_type"], it["options"])
+                        for it, t in zip(items, texts, strict=True)]  # fmt: skip
+            assert abs(sum(per_item) / len(per_item) - metrics["accuracy"]) < 1e-9
+            ci = bootstrap_mean(per_item, args.resamples, args.seed)
+            out[cond] = {"items": len(items), "accuracy": round(metrics["accuracy"], 4), "accuracy_ci95": [
+                round(ci.low, 4), round(ci.high, 4)], "format_rate": round(metrics["format_rate"], 4),
+                "reward": round(metrics["reward"], 4), "mean_tiou": metrics["mean_tiou"],
+                "accuracy_by_type": metrics["accuracy_by_type"], "seconds_per_item": round(seconds / len(items), 3),
+                "per_item": per_item, "examples": [{"sample_id": it["sample_id"], "completion": t}
+                                                   for it, t in list(zip(items, texts, strict=True))[:2]]}  # fmt: skip
+            log.info("%s %s: accuracy %.3f [%.3f, %.3f], format %.2f, %.2f s/item", out["model"], cond,
+                     metrics["accuracy"], ci.low, ci.high, metrics["format_rate"], seconds / len(items))  # fmt: skip
+    finally:
+        backend.close()
+    out["seconds"] = round(time.perf_counter() - started, 1)
+    return out
+
+
+def leak_split(result: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy without subtitles on items the transcript does / does not answer."""
+    per = result["without_subtitles"]["per_item"]
+    out = {}
+    for name, want in (("leaky", True), ("not_leaky", False)):
+        scores = [s for s, it in zip(per, items, strict=True) if bool(it["subtitle_leak"]) == want]
+        out[name] = {"items": len(scores), "accuracy": round(sum(scores) / len(scores), 4) if scores else None}
+    return out
+
+
+# ---- the run ------------------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    from trainers.grpo import train_grpo
+    from trainers.sft import train_sft
+
+    items = read_heldout(args.heldout, args.eval_limit)
+    held_videos = {it["video_id"] for it in items}
+    chains = variant_chains(args.llm_data, args.skeleton_data)
+    train_videos = {rl["video_id"] for rows in chains.values() for rl, _ in rows}
+    train_videos |= {r["video_id"] for r in Dataset(args.llm_data).read("rl", ["video_id"]).to_pylist()}
+    overlap = held_videos & train_videos
+    if overlap:
+        raise SystemExit(f"ablation: {len(overlap)} held-out video(s) are training videos: {sorted(overlap)[:3]}")
+    args.work.mkdir(parents=True, exist_ok=True)
+    doc: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "func"},
+        "heldout": {"file": str(args.heldout), "items": len(items), "videos": len(held_videos),
+                    "by_type": dict(Counter(it["problem_type"] for it in items)),
+                    "subtitle_leak": sum(bool(it["subtitle_leak"]) for it in items)},  # fmt: skip
+        "train_videos": len(train_videos), "disjoint_by_video_hash": True,
+        "variants": {}, "stages": {},
+    }  # fmt: skip
+
+    def save() -> None:
+        text = json.dumps(doc, indent=1, default=str)
+        (args.work / "ablation.json").write_text(text + "\n")
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text + "\n")
+
+    def timed(name: str, fn: Any) -> Any:
+        t0 = time.perf_counter()
+        result = fn()
+        doc["stages"][name] = round(time.perf_counter() - t0, 1)
+        log.info("%s: %.0f s", name, doc["stages"][name])
+        save()
+        return result
+
+    if not args.skip_base:
+        doc["base"] = timed("eval_base", lambda: evaluate_model(None, items, args))
+    sft = SftSettings(max_steps=args.sft_steps, batch_size=args.sft_batch, learning_rate=args.sft_lr,
+                      max_length=args.max_length, seed=args.seed, threads=args.threads, logging_steps=1,
+                      save_steps=10_000)  # fmt: skip
+    for v in args.variants.split(","):
+        pool = args.work / f"pool-{v}"
+        entry: dict[str, Any] = {"what": VARIANTS[v], **chain_stats(chains[v])}
+        write_pool(pool, chains[v])
+        run_dir = args.work / f"sft-{v}"
+        shutil.rmtree(run_dir, ignore_errors=True)
+        record = timed(f"sft_{v}", lambda pool=pool, run_dir=run_dir: train_sft(pool, run_dir, sft))
+        entry["sft"] = {"steps": record["steps"], "seconds": round(record["seconds"], 1),
+                        "train_loss": record["train_loss"], "loss_windows": record["loss_windows"]}  # fmt: skip
+        entry["eval"] = timed(f"eval_sft_{v}", lambda run_dir=run_dir: evaluate_model(str(run_dir), items, args))
+        entry["eval"]["without_subtitles_by_leak"] = leak_split(entry["eval"], items)
+        doc["variants"][v] = entry
+        save()
+    done = doc["variants"]
+    if "a" in done and "b" in done:
+        doc["b_minus_a"] = {c: paired_difference(done["a"]["eval"][c]["per_item"], done["b"]["eval"][c]["per_item"],
+                                                 args.resamples, args.seed).as_dict() for c in CONDITIONS}  # fmt: skip
+    if "b" in done and "c" in done:
+        doc["b_minus_c"] = {c: paired_difference(done["c"]["eval"][c]["per_item"], done["b"]["eval"][c]["per_item"],
+                                                 args.resamples, args.seed).as_dict() for c in CONDITIONS}  # fmt: skip
+    save()
+    if args.grpo_steps > 0 and done:
+        # the best SFT model by held-out accuracy averaged over both conditions (ties: the earlier variant)
+        best = max(done, key=lambda v: sum(done[v]["eval"][c]["accuracy"] for c in CONDITIONS))
+        grpo_dir = args.work / f"grpo-from-{best}"
+        shutil.rmtree(grpo_dir, ignore_errors=True)
+        grpo = GrpoSettings(model=str(args.work / f"sft-{best}"), max_steps=args.grpo_steps,
+                            batch_size=args.grpo_batch, num_generations=args.num_generations,
+                            max_completion_length=args.max_new_tokens, learning_rate=args.grpo_lr,
+                            seed=args.seed, threads=args.threads, save_steps=10_000)  # fmt: skip
+        record = timed("grpo", lambda: train_grpo(args.llm_data, grpo_dir, grpo))
+        rewards = [e["reward"] for e in record["log_history"] if "reward" in e]
+        accuracy = [e["rewards/accuracy_reward/mean"] for e in record["log_history"]
+                    if "rewards/accuracy_reward/mean" in e]  # fmt: skip
+        doc["grpo"] = {"from": best, "steps": record["steps"], "prompts_per_step": record["prompts_per_step"],
+                       "seconds": round(record["seconds"], 1), "reward_windows": record["reward_windows"],
+                       "accuracy_windows": record["accuracy_windows"], "reward_per_step": rewards,
+                       "accuracy_per_step": accuracy}  # fmt: skip
+        doc["grpo"]["eval"] = timed("eval_grpo", lambda: evaluate_model(str(grpo_dir), items, args))
+        doc["grpo"]["eval"]["without_subtitles_by_leak"] = leak_split(doc["grpo"]["eval"], items)
+        doc["grpo_minus_sft"] = {c: paired_difference(done[best]["eval"][c]["per_item"],
+                                                      doc["grpo"]["eval"][c]["per_item"], args.resamples,
+                                                      args.seed).as_dict() for c in CONDITIONS}  # fmt: skip
+    doc["total_seconds"] = round(sum(doc["stages"].values()), 1)
+    save()
+    print(json.dumps(headline(doc), indent=1))
+    return 0
+
+
+def headline(doc: dict[str, Any]) -> dict[str, Any]:
+    """The numbers a reader wants first: accuracy with its interval per model and condition, and the differences."""
+    models = {"base": doc.get("base")} | {f"sft-{v}": e["eval"] for v, e in doc["variants"].items()}
+    if "grpo" in doc:
+        models[f"grpo-from-{doc['grpo']['from']}"] = doc["grpo"]["eval"]
+    out: dict[str, Any] = {name: {c: [m[c]["accuracy"], m[c]["accuracy_ci95"]] for c in CONDITIONS}
+                           for name, m in models.items() if m}  # fmt: skip
+    for key in ("b_minus_a", "b_minus_c", "grpo_minus_sft"):
+        if key in doc:
+            out[key] = {c: [doc[key][c]["mean"], doc[key][c]["low"], doc[key][c]["high"]] for c in CONDITIONS}
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(required=True)
+    h = sub.add_parser("heldout", help="write the held-out item file from a curated dataset")
+    h.add_argument("--data", type=Path, required=True)
+    h.add_argument("--out", type=Path, required=True)
+    h.set_defaults(func=lambda a: print(json.dumps(write_heldout(a.data, a.out))) or 0)
+    r = sub.add_parser("run", help="train and score the variants")
+    r.add_argument("--llm-data", type=Path, required=True, help="training videos curated with draft.mode=rationale")
+    r.add_argument("--skeleton-data", type=Path, required=True, help="the same videos, draft.mode=skeleton")
+    r.add_argument("--heldout", type=Path, default=Path(__file__).parent / "heldout" / "v1.jsonl")
+    r.add_argument("--work", type=Path, required=True)
+    r.add_argument("--out", type=Path)
+    r.add_argument("--variants", default="a,b,c")
+    r.add_argument("--sft-steps", type=int, default=12)
+    r.add_argument("--sft-batch", type=int, default=4)
+    r.add_argument("--sft-lr", type=float, default=5e-5)
+    r.add_argument("--max-length", type=int, default=512)
+    r.add_argument("--grpo-steps", type=int, default=40)
+    r.add_argument("--grpo-batch", type=int, default=4, help="completions per step (prompts × generations)")
+    r.add_argument("--num-generations", type=int, default=2)
+    r.add_argument("--grpo-lr", type=float, default=2e-6)
+    r.add_argument("--max-new-tokens", type=int, default=96)
+    r.add_argument("--eval-limit", type=int, help="score only the first N held-out items (dry runs)")
+    r.add_argument("--eval-batch", type=int, default=8)
+    r.add_argument("--resamples", type=int, default=2000)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--threads", type=int, default=default_threads())
+    r.add_argument("--skip-base", action="store_true")
+    r.set_defaults(func=run)
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if getattr(args, "variants", None) and not set(args.variants.split(",")) <= set(VARIANTS):
+        p.error(f"--variants: choose from {','.join(VARIANTS)}")
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
