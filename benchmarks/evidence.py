@@ -1,4 +1,4 @@
-"""Evidence benchmark: precision and recall per evidence kind (objects, OCR, faces) and speed, before and after.
+"""Evidence benchmark: precision and recall per kind (objects, OCR, faces, colours) and speed, before and after.
 
     .venv/bin/python benchmarks/evidence.py [--before REV] [--repeats 2] [--out benchmarks/results/evidence.json]
 
@@ -11,8 +11,9 @@ labelled times and made into keyframes the way the shots stage makes them (at mo
 from git into a module of its own, so both run side by side in one process on the same frames. Scoring is
 `curation.evidence.scoring` (objects by label, OCR by word, faces by count, per keyframe); objects are also scored
 at the task generators' score floor (0.5). Speed: the evidence stage on every sample clip's real keyframes (from
-the shots stage), before and after in alternating passes; wall time (best pass) and CPU time with children
-(tesseract), since the cores are shared.
+the shots stage), before and after in alternating passes, each on its own OpenCV thread count, and the new backend
+on one thread too ("after-1t"); wall time (best pass) and CPU time with children (tesseract), since the cores are
+shared.
 """
 
 from __future__ import annotations
@@ -111,12 +112,16 @@ def speed(runs: dict[str, EvidenceStage], repeats: int) -> dict[str, Any]:
         if isinstance(out, Rejected):
             continue
         clips.append((path.name, rec.duration, out[1]))
+    import cv2
+
     best = {v: float("inf") for v in runs}
     passes: dict[str, list[float]] = {v: [] for v in runs}
     cpu: dict[str, list[float]] = {v: [] for v in runs}
     order = list(runs)
     for k in range(repeats):
         for version in order if k % 2 == 0 else order[::-1]:  # alternate who goes first
+            # OpenCV's thread count is per process: each version runs with its own backend's.
+            cv2.setNumThreads(getattr(runs[version].backend, "threads", 1))
             t0, c0 = time.perf_counter(), cpu_seconds()
             for _, _, frames in clips:
                 runs[version].process(frames)
@@ -151,13 +156,16 @@ def main() -> None:
     result: dict[str, Any] = {"before": args.before, "load": os.getloadavg()}
     result["quality"] = quality(runs, load_set(LABELS))
     if not args.no_speed:
-        result["speed"] = speed(runs, args.repeats)
+        # "after-1t": the same backend on one OpenCV thread, to tell work saved from a second core used.
+        one = EvidenceStage(EvidenceStage.Config(threads=1))
+        one.ensure_setup()
+        result["speed"] = speed({**runs, "after-1t": one}, args.repeats)
     result["load_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     print("| kind | before P | before R | after P | after R |\n|---|---|---|---|---|")
     sc = result["quality"]["scores"]
-    for kind in ("objects", "objects@0.5", "ocr", "faces"):
+    for kind in ("objects", "objects@0.5", "ocr", "faces", "colours"):
         b, a = sc[f"before:{kind}"], sc[f"after:{kind}"]
         print(f"| {kind} | {b['precision']} | {b['recall']} | {a['precision']} | {a['recall']} |")
     if "speed" in result:

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from curation.evidence import EvidenceConfig, EvidenceStage, ocr
-from curation.evidence.classic import colour_names
+from curation.evidence.base import decode_jpeg, repeats
+from curation.evidence.colours import colour_names
 from curation.evidence.detector import best_per_spot, confident_objects
 from curation.probe import ProbeStage
 from curation.shots import ShotsConfig, ShotsStage
@@ -77,6 +78,29 @@ def test_colour_names() -> None:
     assert colour_names(solid((10, 10, 10))) == ["black"]
     half = np.concatenate([solid((0, 0, 255)), solid((255, 0, 0))[:, :80]], axis=1)
     assert colour_names(half) == ["red", "blue"]
+    # Dull colours of real footage get no hue name they do not have: khaki wood, lamp-lit skin, a tan wall.
+    assert colour_names(solid((60, 95, 110))) == []  # khaki (RGB 110, 95, 60): was "yellow"
+    assert colour_names(solid((120, 160, 200))) == []  # skin (RGB 200, 160, 120): was "orange"
+    assert colour_names(solid((30, 60, 90))) == ["brown"]  # dark wood
+    assert colour_names(solid((119, 85, 51))) == ["blue"]  # slate blue (RGB 51, 85, 119)
+    assert colour_names(solid((0, 165, 255))) == ["orange"]
+    # Yellow-green tips at the edge of green grass are part of the green, not a yellow of their own.
+    grass = np.concatenate([solid((0, 180, 60)), solid((0, 200, 200))[:, :30]], axis=1)
+    assert colour_names(grass) == ["green"]
+
+
+def test_a_still_shot_is_looked_at_once(classic: EvidenceStage, samples_dir: Path) -> None:
+    frames = keyframes(samples_dir / "onscreen_text.mp4", per_shot=3)
+    images = [decode_jpeg(f.jpeg) for f in frames]
+    assert [f.shot_id for f in frames] == [frames[0].shot_id] * 3 + [frames[3].shot_id] * 3
+    assert repeats(frames, images) == [0, 0, 0, 3, 3, 3]  # title cards: every keyframe repeats its shot's first
+    rows = classic.process(frames)
+    assert not isinstance(rows, Rejected)
+    assert [r.ocr_text for r in rows] == ["OPEN 24 HOURS"] * 3 + ["PLATFORM 9"] * 3
+    assert [r.colours for r in rows] == [["black"]] * 3 + [["white"]] * 3
+    # Real footage moves: no keyframe of bikes.mp4 repeats another.
+    real = keyframes(samples_dir / "bikes.mp4", per_shot=3)
+    assert repeats(real, [decode_jpeg(f.jpeg) for f in real]) == list(range(len(real)))
 
 
 def test_bad_jpeg_is_rejected(classic: EvidenceStage, samples_dir: Path) -> None:

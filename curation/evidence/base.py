@@ -58,3 +58,23 @@ def motion(prev: np.ndarray | None, image: np.ndarray, size: tuple[int, int] = (
     a = cv2.resize(cv2.cvtColor(prev, cv2.COLOR_BGR2GRAY), size, interpolation=cv2.INTER_AREA)
     b = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), size, interpolation=cv2.INTER_AREA)
     return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean() / 255.0)
+
+
+def repeats(frames: list[FrameRecord], images: list[np.ndarray], tolerance: int = 2) -> list[int]:
+    """Per keyframe, the index of the keyframe it repeats (itself if none): the previous keyframe of the same shot
+    when the two images are the same up to `tolerance` grey levels per pixel (a still shot: title cards, slides).
+
+    A repeat shows nothing its original does not, so the models look only once; on real footage, where every
+    keyframe moves, nothing is a repeat.
+    """
+    out: list[int] = []
+    for i, (f, img) in enumerate(zip(frames, images, strict=True)):
+        j = i - 1
+        same = (
+            j >= 0
+            and frames[j].shot_id == f.shot_id
+            and images[j].shape == img.shape
+            and (frames[j].jpeg == f.jpeg or int(cv2.absdiff(images[j], img).max()) <= tolerance)
+        )
+        out.append(out[j] if same else i)
+    return out

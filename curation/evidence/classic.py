@@ -4,7 +4,8 @@ colours.
 Every item it reports carries a confidence, and only confident items are reported: detector labels that are sure
 on their own or seen again within the shot (`detector.py`), words that tesseract is sure of and that pass a
 character and dictionary check, read only where a text detector finds text (`ocr.py`), faces from a face model
-(`faces.py`). Boxes are stored normalised to [0, 1].
+(`faces.py`), colour names only where the colour is clear (`colours.py`). Boxes are stored normalised to [0, 1].
+A keyframe that repeats the previous one of its shot (a still shot) is looked at once.
 """
 
 from __future__ import annotations
@@ -15,47 +16,12 @@ from collections.abc import Mapping
 import cv2
 import numpy as np
 
-from curation.evidence.base import EvidenceBackend
+from curation.evidence.base import EvidenceBackend, repeats
+from curation.evidence.colours import colour_names
 from curation.evidence.detector import DETECTOR_ID, ObjectDetector, confident_objects
 from curation.evidence.faces import FACE_ID, FaceDetector
 from curation.evidence.ocr import OcrConfig, read_text
 from schemas import EvidenceRecord, FrameRecord
-
-
-def colour_names(image: np.ndarray, min_share: float = 0.1, top: int = 3) -> list[str]:
-    """Names of the dominant colours (each covering at least `min_share` of the image), most common first."""
-    small = cv2.resize(image, (48, 27), interpolation=cv2.INTER_AREA)
-    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV).reshape(-1, 3).astype(np.float32)
-    h, s, v = hsv[:, 0] * 2.0, hsv[:, 1] / 255.0, hsv[:, 2] / 255.0  # hue in degrees
-    names = np.full(len(h), "", dtype=object)
-    hue_bins = [
-        (15, "red"),
-        (40, "orange"),
-        (70, "yellow"),
-        (160, "green"),
-        (200, "cyan"),
-        (255, "blue"),
-        (285, "purple"),
-        (330, "magenta"),
-        (345, "pink"),
-        (361, "red"),
-    ]
-    hue_name = np.full(len(h), "red", dtype=object)
-    lower = 0.0
-    for upper, name in hue_bins:
-        hue_name[(h >= lower) & (h < upper)] = name
-        lower = upper
-    names[:] = hue_name
-    # Dark oranges and reds read as brown; pale reds and magentas as pink.
-    names[np.isin(hue_name, ["orange", "red"]) & (v < 0.6) & (s > 0.3)] = "brown"
-    names[np.isin(hue_name, ["red", "magenta"]) & (s < 0.5) & (v > 0.7)] = "pink"
-    grey = s < 0.2
-    names[grey] = "grey"
-    names[grey & (v > 0.85)] = "white"
-    names[v < 0.18] = "black"
-    labels, counts = np.unique(names.astype(str), return_counts=True)
-    order = np.argsort(-counts, kind="stable")
-    return [str(labels[i]) for i in order if counts[i] / len(names) >= min_share][:top]
 
 
 class ClassicBackend(EvidenceBackend):
@@ -67,7 +33,7 @@ class ClassicBackend(EvidenceBackend):
         self,
         min_score: float = 0.4,
         ocr: bool = True,
-        threads: int = 1,
+        threads: int = 2,
         object_threshold: float = 0.75,
         max_box_area: float = 0.9,
         class_thresholds: Mapping[str, float] | None = None,
@@ -88,7 +54,7 @@ class ClassicBackend(EvidenceBackend):
     def setup(self) -> None:
         cv2.setNumThreads(self.threads)
         # tesseract's OpenMP threads oversubscribe busy machines; one per call is fastest for small pages.
-        os.environ.setdefault("OMP_THREAD_LIMIT", str(self.threads))
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         self._detector = ObjectDetector(self.min_score)
         if self.use_faces:
             self._faces = FaceDetector(self.face_threshold, self.face_width)
@@ -103,7 +69,15 @@ class ClassicBackend(EvidenceBackend):
 
     def describe(self, frames: list[FrameRecord], images: list[np.ndarray], rows: list[EvidenceRecord]) -> None:
         assert self._detector is not None, "setup() first"
-        raw = self._detector.detect(images)
+        # OpenCV's thread count is per process: set it for this call (other stages may have changed it).
+        cv2.setNumThreads(self.threads)
+        # The models look at each distinct keyframe once; a repeat of the previous one in its shot copies its results.
+        source = repeats(frames, images)
+        distinct = sorted(set(source))
+        at = {i: k for k, i in enumerate(distinct)}
+        looked = [images[i] for i in distinct]
+        found = self._detector.detect(looked)
+        raw = [found[at[s]] for s in source]
         kept = confident_objects(
             raw,
             [f.shot_id for f in frames],
@@ -113,14 +87,17 @@ class ClassicBackend(EvidenceBackend):
             self.overlap,
             self.max_box_area,
         )
-        texts = read_text(images, self.ocr_config) if self.ocr else [[] for _ in images]
-        for image, row, objects, words in zip(images, rows, kept, texts, strict=True):
+        read = read_text(looked, self.ocr_config) if self.ocr else [[] for _ in looked]
+        faces = [self._faces.detect(img) for img in looked] if self._faces is not None else None
+        colours = [colour_names(img) for img in looked]
+        for i, (row, objects) in enumerate(zip(rows, kept, strict=True)):
+            k = at[source[i]]
             row.objects = objects
             row.people = sum(1 for o in objects if o.label == "person")
-            if self._faces is not None:
-                row.face_boxes = self._faces.detect(image)
+            if faces is not None:
+                row.face_boxes = list(faces[k])
                 row.faces = len(row.face_boxes)
-            row.colours = colour_names(image)
-            row.ocr_words = words
-            row.ocr_text = " ".join(w.label for w in words)
-            row.ocr_confidence = min((w.score for w in words), default=0.0)
+            row.colours = list(colours[k])
+            row.ocr_words = list(read[k])
+            row.ocr_text = " ".join(w.label for w in read[k])
+            row.ocr_confidence = min((w.score for w in read[k]), default=0.0)

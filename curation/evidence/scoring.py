@@ -1,12 +1,14 @@
 """Scoring evidence against hand labels: keyframes at labelled times, precision and recall per evidence kind.
 
-A labels file (JSON: `{"clips": {name: [{time, shot, objects, maybe, text, maybe_text, faces}, ...]}}`) names clips
-of the sample folder (`curation.samples`) or OpenCV's example media; `load_set` decodes the frames at the labelled
-times and makes them into keyframes the way the shots stage does (at most 640 px wide, JPEG). A generated 1080p
-clip with white outlined "Frame = N" / "PTS = X.Ys" overlays (a real clip upscaled; text known exactly) is added.
+A labels file (JSON: `{"clips": {name: [{time, shot, objects, maybe, text, maybe_text, faces, colours,
+maybe_colours}, ...]}}`) names clips of the sample folder (`curation.samples`) or OpenCV's example media; `load_set`
+decodes the frames at the labelled times and makes them into keyframes the way the shots stage does (at most 640 px
+wide, JPEG). A generated 1080p clip with white outlined "Frame = N" / "PTS = X.Ys" overlays (a real clip
+upscaled; text known exactly) is added.
 Scoring: objects by label per keyframe (a "maybe" label is neither credited nor penalised); OCR by word per
 keyframe (case-sensitive, punctuation kept; "maybe_text" words are not penalised); faces by count per keyframe
-(null: not scored).
+(null: not scored); colours by name per keyframe ("colours": prominent, "maybe_colours": neither credited nor
+penalised; absent: not scored).
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ def load_set(
 
 def score(rows: list[EvidenceRecord], labels: list[dict[str, Any]], min_score: float = 0.0) -> dict[str, Counter[str]]:
     """True/false positives and misses per evidence kind over one clip's keyframes."""
-    out: dict[str, Counter[str]] = {k: Counter() for k in ("objects", "ocr", "faces")}
+    out: dict[str, Counter[str]] = {k: Counter() for k in ("objects", "ocr", "faces", "colours")}
     for row, lab in zip(rows, labels, strict=True):
         if lab["objects"] is not None:
             pred = {o.label for o in row.objects if o.score >= min_score}
@@ -137,6 +139,10 @@ def score(rows: list[EvidenceRecord], labels: list[dict[str, Any]], min_score: f
         if lab["faces"] is not None:
             tp = min(row.faces, lab["faces"])
             out["faces"].update(tp=tp, fp=row.faces - tp, fn=lab["faces"] - tp)
+        if lab.get("colours") is not None:
+            said_colours, prominent = set(row.colours), set(lab["colours"])
+            wrong = said_colours - prominent - set(lab.get("maybe_colours", []))
+            out["colours"].update(tp=len(said_colours & prominent), fp=len(wrong), fn=len(prominent - said_colours))
     return out
 
 
