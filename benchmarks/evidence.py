@@ -34,9 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from curation.evidence import EvidenceStage  # noqa: E402
+from curation.evidence import EvidenceConfig, EvidenceStage  # noqa: E402
 from curation.evidence.base import EvidenceBackend  # noqa: E402
 from curation.evidence.scoring import load_set, prf, score  # noqa: E402
+from curation.evidence.stage import make_backend  # noqa: E402
 from curation.stage import Rejected  # noqa: E402
 from schemas import FrameRecord  # noqa: E402
 from trainers.embedded import cache_root  # noqa: E402
@@ -54,6 +55,12 @@ def old_backend(rev: str) -> EvidenceBackend:
     module = types.ModuleType(f"classic_{rev}")
     exec(compile(src, f"{rev}:curation/evidence/classic.py", "exec"), module.__dict__)  # noqa: S102 - our own history
     backend: EvidenceBackend = module.ClassicBackend()
+    # The stage passes its config's thresholds (per-class ones among them) to the backend, not the class defaults:
+    # give the old backend the same settings where it has them, its own thread count excepted.
+    current = make_backend(EvidenceConfig())
+    for name, value in vars(current).items():
+        if name != "threads" and not name.startswith("_") and hasattr(backend, name):
+            setattr(backend, name, value)
     return backend
 
 
