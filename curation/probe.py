@@ -256,22 +256,39 @@ def _first_frame(container: av.container.InputContainer, vs: av.video.stream.Vid
 def _last_decoded_time(
     container: av.container.InputContainer, vs: av.video.stream.VideoStream, at: float
 ) -> float | None:
-    """End time (seconds) of the last frame that decodes after seeking to the keyframe before `at`."""
+    """End time (seconds) the video stream reaches after seeking to the keyframe before `at`: the end of its last
+    intact packet, once a keyframe there has decoded (None if none does).
+
+    Only keyframes are decoded (the decoder skips the rest): decoding every frame of the tail's group of pictures
+    cost ~0.3 s on a 720p clip with keyframes 4 s apart, a tenth of a fast shots pass. Truncation still shows: the
+    packets an index promises but the file no longer holds are missing or flagged corrupt.
+    """
     tb = vs.time_base or Fraction(1, 90000)
     try:
         container.seek(int(at / tb), stream=vs, backward=True, any_frame=False)
     except av.error.FFmpegError:
         return None
-    vs.codec_context.flush_buffers()
-    last: float | None = None
-    for packet in container.demux(vs):
-        try:
-            frames = packet.decode()
-        except av.error.InvalidDataError:
-            continue
-        for frame in frames:
-            if frame.pts is not None:
-                step = frame.duration or packet.duration or 0
-                t = float((frame.pts + step) * tb)
+    ctx = vs.codec_context
+    ctx.flush_buffers()
+    ctx.skip_frame = "NONKEY"
+    decoded, last = False, None
+    try:
+        for packet in container.demux(vs):
+            if packet.is_corrupt:
+                continue
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                continue
+            for frame in frames:
+                if frame.pts is not None:
+                    decoded = True
+                    step = frame.duration or packet.duration or 0
+                    t = float((frame.pts + step) * tb)
+                    last = t if last is None else max(last, t)
+            if packet.pts is not None and packet.size:
+                t = float((packet.pts + (packet.duration or 0)) * tb)
                 last = t if last is None else max(last, t)
-    return last
+    finally:
+        ctx.skip_frame = "DEFAULT"
+    return last if decoded else None
