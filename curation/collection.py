@@ -3,23 +3,25 @@
 A collection stage sees every video at once, because distractors, near-duplicates and splits look across videos:
 `run(collection, batches) -> StageRows`. What earlier stages of the run produced is in `collection.results`; the
 rows a stage returns are published to the tables it declares in `writes`. Per-item work worth caching (the LLM
-calls of draft, refine and difficulty) goes through `batches.map(keys, items, fn, late=…)`: `Batches` below calls
-`fn` in batches (for tests and library use); the flow's subclass also looks each key up in the stage cache, caches
-and counts. Once the stage's timeout (`run.timeouts`) has passed no batch starts, and `late` gives each item left
-its `timeout` result, which is never cached.
+calls of draft, refine and difficulty) goes through `batches.map(keys, items, work, late=…)`: `Batches` below calls
+`work` in batches, here (for tests and library use); the flow's subclass also looks each key up in the stage cache,
+caches and counts, and runs the batches as tasks on the run's workers, which is why the stages describe their work
+as a `Work` (data that can cross to another process) rather than a closure. Once the stage's timeout
+(`run.timeouts`) has passed no batch starts, and `late` gives each item left its `timeout` result, which is never
+cached.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from curation.stage import Rejected
-from schemas import VideoView, from_arrow
+from schemas import TaskRecord, VideoView, from_arrow
 from schemas.store import Dataset
 from schemas.store.manifest import manifest_path
 
@@ -67,15 +69,44 @@ class Collection:
         return result.extra if result is not None else None
 
 
+@dataclass(frozen=True)
+class Work(Generic[T, R]):
+    """A collection stage's per-item work as data: `stage.<method>(batch, views)`, or `(batch, views, tasks)` when
+    `tasks` is given (refine looks up each chain's task). Items have a `video_id` (and a `task_id` with `tasks`).
+
+    What another process needs to run a batch: the stage object (its config; the flow gives stages LLMs that
+    cross as their config, flows/workers.py) and, through `part`, only the views and tasks of that batch."""
+
+    stage: Any
+    method: str
+    views: Mapping[str, VideoView]
+    tasks: Mapping[str, TaskRecord] | None = None
+
+    def __call__(self, batch: list[T]) -> list[R]:
+        fn = getattr(self.stage, self.method)
+        result: list[R] = fn(batch, self.views) if self.tasks is None else fn(batch, self.views, self.tasks)
+        return result
+
+    def part(self, batch: Sequence[T]) -> Work[T, R]:
+        """This work with just the views (and tasks) that `batch` reads: what is sent with it to a worker."""
+        items: Sequence[Any] = batch
+        views = {v: self.views[v] for v in dict.fromkeys(item.video_id for item in items)}
+        if self.tasks is None:
+            return replace(self, views=views)
+        tasks = {t: self.tasks[t] for t in dict.fromkeys(item.task_id for item in items)}
+        return replace(self, views=views, tasks=tasks)
+
+
 class Batches:
     """Per-item work in batches of `size` (LLM requests per call), until `timeout` seconds from now; no cache.
 
     The one batching loop: the flow's `CachedBatches` (flows/synthesis.py) adds the cache, counts and progress
-    through `_lookup`, `_store`, `_progress` and `_counted`."""
+    through `_lookup`, `_store`, `_progress` and `_counted`, and runs the batches on the run's workers (`_run`)."""
 
     def __init__(self, size: int = 16, timeout: float | None = None, stage: str = "stage") -> None:
         self.size, self.timeout, self.stage = size, timeout, stage
-        self.deadline = time.perf_counter() + timeout if timeout is not None else None
+        # Wall-clock time, not a process's own counter: a worker process checks it before it starts a batch.
+        self.deadline = time.time() + timeout if timeout is not None else None
         self.ran = 0  # items `fn` computed
         self.timed_out = 0  # items left to `late`
 
@@ -90,32 +121,48 @@ class Batches:
         *,
         late: Callable[[T, Rejected], R],
     ) -> list[R]:
-        """`fn` over `items` in batches; `keys[i]` names item i's result for the cache. `codec` says how a result
-        is stored: a table name (a record of that table) or a dataclass type (its fields as JSON). Once the
-        stage's timeout has passed no batch starts: each item left gets `late(item, Rejected("timeout", …))`,
-        which is never cached, so a re-run does it."""
+        """`fn` over `items` in batches; `keys[i]` names item i's result for the cache. `fn` is a `Work` where the
+        batches may run in other processes (the flow's); any callable runs here. `codec` says how a result is
+        stored: a table name (a record of that table) or a dataclass type (its fields as JSON). Once the stage's
+        timeout has passed no batch starts: each item left gets `late(item, Rejected("timeout", …))`, which is
+        never cached, so a re-run does it."""
         out: list[R | None] = [self._lookup(key, codec) for key in keys]
         misses = [i for i, r in enumerate(out) if r is None]
         self._progress(len(items), len(items) - len(misses))
         step = max(1, size or self.size)
+        parts = [misses[start : start + step] for start in range(0, len(misses), step)]
+        started: set[int] = set()
         ran = 0
-        for start in range(0, len(misses), step):
-            if self.deadline is not None and time.perf_counter() >= self.deadline:
-                self._late(misses[start:], items, out, late)
-                break
-            part = misses[start : start + step]
-            t0 = time.perf_counter()
-            rows = fn([items[i] for i in part])
-            per = (time.perf_counter() - t0) / max(1, len(part))
+        for j, rows, seconds in self._run(fn, [[items[i] for i in part] for part in parts]):
+            part = parts[j]
+            started.add(j)
+            per = seconds / max(1, len(part))
             for i, row in zip(part, rows, strict=True):
                 out[i] = row
                 if cacheable(row):  # a down endpoint is asked again next run
                     self._store(keys[i], row, codec, per)
             ran += len(part)
             self._progress(0, len(part))
+        left = [i for j, part in enumerate(parts) if j not in started for i in part]
+        if left:
+            self._late(left, items, out, late)
         self.ran += ran
         self._counted(len(items) - len(misses), ran)
         return [r for r in out if r is not None]
+
+    def expired(self) -> bool:
+        """Whether the stage's timeout has passed (then no batch starts)."""
+        return self.deadline is not None and time.time() >= self.deadline
+
+    def _run(self, fn: Callable[[list[T]], list[R]], batches: list[list[T]]) -> Iterator[tuple[int, list[R], float]]:
+        """`(j, fn(batches[j]), seconds)` for each batch started before the deadline, in any order; a batch not
+        yielded was not started. This one: in order, here."""
+        for j, batch in enumerate(batches):
+            if self.expired():
+                return
+            t0 = time.perf_counter()
+            rows = fn(batch)
+            yield j, rows, time.perf_counter() - t0
 
     def _late(self, left: list[int], items: Sequence[T], out: list[R | None], late: Callable[[T, Rejected], R]) -> None:
         why = Rejected("timeout", f"the {self.stage} stage's timeout ({self.timeout:g} s) passed before this item")

@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from curation.collection import Batches, Collection, StageRows
+from curation.collection import Batches, Collection, StageRows, Work
 from curation.llm.base import GenRequest, GenResult, LLMBackend
 from curation.llm.identity import llm_identity
 from curation.stage import Rejected, Stage, StageConfig
@@ -152,10 +152,7 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
 
         Writes no table: the estimates go to the pools stage (`extra`), with `keep` to drop items by them."""
         tasks: list[TaskRecord] = collection.rows("tasks")
-
-        def estimate(batch: list[TaskRecord]) -> list[Difficulty]:
-            return self.estimate(batch, collection.views)
-
+        estimate: Work[TaskRecord, Difficulty] = Work(self, "estimate", collection.views)
         keys = [t.task_id for t in tasks]
         # Batches of tasks, not of samples: K samples of a task share one prompt encoding.
         found = batches.map(keys, tasks, estimate, Difficulty, size=max(1, batches.size), late=self.unknown)

@@ -36,7 +36,7 @@ from pydantic import Field, field_validator, model_validator
 
 from curation.budget import BudgetConfig, select_view
 from curation.chains import dropped_draft, retry_later
-from curation.collection import Batches, Collection, StageRows
+from curation.collection import Batches, Collection, StageRows, Work
 from curation.llm.base import GenRequest, GenResult, LLMBackend
 from curation.llm.drafters import DrafterConfig, assign_drafters
 from curation.llm.factory import LLMConfig, backend_from_config
@@ -155,10 +155,7 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
                 continue
             stage = DraftStage(cfg, collection.llm(drafter.llm))
             keys = [t.task_id if len(drafters) == 1 else f"{t.task_id}|{llm_key(drafter.llm)}" for t in mine]
-
-            def draft(batch: list[TaskRecord], stage: DraftStage = stage) -> list[CotRecord]:
-                return stage.chains(batch, collection.views)
-
+            draft: Work[TaskRecord, CotRecord] = Work(stage, "chains", collection.views)
             cots += batches.map(keys, mine, draft, "cot", cacheable=lambda c: not retry_later(c), late=stage.failed)
         return StageRows(rows={"cot": cots}, stats={"drafted": sum(1 for c in cots if c.draft)})
 

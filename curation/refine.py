@@ -16,12 +16,13 @@ or nothing left → `Rejected("unsupported_claims", <the claims>)`. The answer i
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from curation.chains import dropped_refinement, retry_later
-from curation.collection import Batches, Collection, StageRows
+from curation.collection import Batches, Collection, StageRows, Work
 from curation.draft import DraftStage, compose_chain, observation_text
 from curation.llm.base import GenRequest, LLMBackend
 from curation.llm.factory import LLMConfig, backend_from_config
@@ -103,24 +104,28 @@ class RefineStage(Stage[RefineConfig, tuple[CotRecord, TaskRecord, VideoView], C
         cots: list[CotRecord] = collection.rows("cot")
         by_task = {t.task_id: t for t in collection.rows("tasks")}
         views = collection.views
-
         tol, boundary = self.config.time_tol_s, self.config.boundary_tol_s
-
-        def refine(batch: list[CotRecord]) -> list[CotRecord]:
-            live = [c for c in batch if c.reject_reason is None]
-            results = self.process_batch([(c, by_task[c.task_id], views[c.video_id]) for c in live])
-            done = {
-                c.cot_id: dropped_refinement(c, views[c.video_id], r, tol, boundary) if isinstance(r, Rejected) else r
-                for c, r in zip(live, results, strict=True)
-            }
-            return [done.get(c.cot_id, c) for c in batch]
 
         def late(c: CotRecord, why: Rejected) -> CotRecord:
             return dropped_refinement(c, views[c.video_id], why, tol, boundary) if c.reject_reason is None else c
 
         keys = [c.cot_id for c in cots]
+        refine: Work[CotRecord, CotRecord] = Work(self, "chains", views, by_task)
         refined = batches.map(keys, cots, refine, "cot", cacheable=lambda c: not retry_later(c), late=late)
         return StageRows(rows={"cot": refined})
+
+    def chains(
+        self, batch: list[CotRecord], views: Mapping[str, VideoView], tasks: Mapping[str, TaskRecord]
+    ) -> list[CotRecord]:
+        """Each chain refined, or dropped with its reason; chains dropped before pass through unchanged."""
+        tol, boundary = self.config.time_tol_s, self.config.boundary_tol_s
+        live = [c for c in batch if c.reject_reason is None]
+        results = self.process_batch([(c, tasks[c.task_id], views[c.video_id]) for c in live])
+        done = {
+            c.cot_id: dropped_refinement(c, views[c.video_id], r, tol, boundary) if isinstance(r, Rejected) else r
+            for c, r in zip(live, results, strict=True)
+        }
+        return [done.get(c.cot_id, c) for c in batch]
 
     def __init__(self, config: RefineConfig | None = None, backend: LLMBackend | None = None) -> None:
         super().__init__(config)

@@ -1,10 +1,12 @@
-"""The Prefect task runner for the perception stages: a thread pool here (default) or Dask worker processes.
+"""The Prefect task runner of a curate run: a thread pool here (default) or Dask worker processes.
 
-With `run.runner: dask`, perception tasks run in Dask workers through prefect-dask's `DaskTaskRunner`: on a
-`LocalCluster` of `run.workers` single-threaded worker processes, or on an existing cluster at `run.dask_address`.
-Everything a task needs crosses the process boundary by pickling (the run context, video records, outcomes); stage
-models are not shipped but loaded once in each worker (flows/workers.py). The synthesis stages stay in the flow's
-own process either way.
+Both kinds of stage run on it. Perception tasks are one per video; the LLM stages (draft, refine, difficulty) send
+each batch of `run.llm_batch` cache misses as a task (flows/synthesis.py), so `run.workers` batches run at once,
+while the cache, the timeouts and publishing stay in the flow's process. With `run.runner: dask` the tasks run in
+Dask workers through prefect-dask's `DaskTaskRunner`: on a `LocalCluster` of `run.workers` single-threaded worker
+processes, or on an existing cluster at `run.dask_address`. What a task needs crosses the process boundary by
+pickling (the run context, video records, a stage with its config, a batch and its views, outcomes and rows);
+models are never shipped but loaded once in each worker thread or process (flows/workers.py), LLMs included.
 """
 
 from __future__ import annotations
@@ -50,19 +52,22 @@ def build_task_runner(run: RunConfig) -> Any:
 
 
 def local_cluster(**kwargs: Any) -> Any:
-    """A `distributed.LocalCluster` whose workers keep the math libraries' default thread counts.
+    """A `distributed.LocalCluster` whose workers keep the math libraries' default thread counts and glibc's
+    default memory trimming.
 
     Dask pins OMP/MKL/OpenBLAS to one thread in every worker it spawns, and sets the same variables in the
     spawning process for good. vidcot's stages choose their own threads (`asr.cpu_threads`, OpenCV's), so workers
     compute exactly what the thread runner computes (CTranslate2's log-probs differ in the last digits otherwise),
-    and the flow process, which runs the synthesis models after perception, keeps its threads.
+    and the flow process keeps its threads. Dask also sets MALLOC_TRIM_THRESHOLD_=65536, which made CTranslate2
+    in a worker spend as much time in the kernel as in the model (the same 16 LLM requests: 7 s of system time
+    instead of 0.1 s, and twice the wall time).
     """
     import dask
     import distributed
 
     keep = {k: os.environ.get(k) for k in _PINNED}
     try:
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": 65536}}):
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}):
             return distributed.LocalCluster(**kwargs)
     finally:
         for k, v in keep.items():  # the nannies write their pre-spawn variables into os.environ

@@ -10,20 +10,25 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.futures import as_completed
 from rich.progress import Progress
 
-from curation.collection import Batches, Collection
+from curation.collection import Batches, Collection, Work
 from curation.llm.base import LLMBackend
-from curation.llm.factory import LLMConfig, backend_from_config
+from curation.llm.factory import LLMConfig
 from curation.stage import Stage
 from curation.views import load_views
 from flows.cache import Outcome
 from flows.perception import RunContext
 from flows.publish import publish_rows, reject_row
+from flows.workers import PooledLLM, StagePool
 from schemas import RejectRecord, from_arrow, to_arrow
 from schemas.store import DatasetWriter
 from schemas.synthesis import SourceAcceptance
@@ -95,20 +100,40 @@ class SynthesisSummary:
 
 
 class Backends:
-    """One loaded LLM per distinct config, shared by draft, refine, self-consistency and difficulty."""
+    """The run's LLMs, one per distinct config, shared by draft, refine, self-consistency and difficulty. What a
+    stage gets is a `PooledLLM`: each worker thread or process that runs the stage's batches loads its own copy
+    once (flows/workers.py), and a stage sent to a Dask worker carries the config, not the model."""
 
-    def __init__(self) -> None:
-        self._loaded: dict[str, LLMBackend] = {}
+    def __init__(self, pool: StagePool | None = None) -> None:
+        self.pool = pool if pool is not None else StagePool()
 
     def get(self, cfg: LLMConfig) -> LLMBackend:
-        key = cfg.model_dump_json()
-        if key not in self._loaded:
-            self._loaded[key] = backend_from_config(cfg)
-        return self._loaded[key]
+        return PooledLLM(cfg, self.pool)
 
     def close(self) -> None:
-        for b in self._loaded.values():
-            b.close()
+        """Release the LLMs loaded in this process (Dask workers keep theirs until they stop)."""
+        self.pool.close_llms()
+
+
+class Batch:
+    """A batch and the work to do on it, as one task parameter that Prefect does not look inside (it would walk
+    every record of every view looking for futures to resolve)."""
+
+    __slots__ = ("items", "work")
+
+    def __init__(self, work: Work[Any, Any], items: list[Any]) -> None:
+        self.work, self.items = work, items
+
+
+@task(name="batch", persist_result=False, cache_policy=NO_CACHE)
+def batch_task(batch: Batch, deadline: float | None) -> tuple[list[Any], float] | None:
+    """One batch of a collection stage's per-item work, on a worker: its results and seconds, or None when the
+    stage's timeout (`deadline`, wall-clock) passed before it could start."""
+    if deadline is not None and time.time() >= deadline:
+        return None
+    t0 = time.perf_counter()
+    rows = batch.work(batch.items)
+    return rows, time.perf_counter() - t0
 
 
 class CachedBatches(Batches):
@@ -141,6 +166,21 @@ class CachedBatches(Batches):
         else:
             done = Outcome(self.stage, key, "ok", seconds=seconds, payload=dataclasses.asdict(row))
             self.ctx.cache.put(self.stage, self.key, done, {})
+
+    def _run(
+        self, fn: Callable[[list[Any]], list[Any]], batches: list[list[Any]]
+    ) -> Iterator[tuple[int, list[Any], float]]:
+        """Each batch as a Prefect task on the run's task runner (threads, or Dask workers), results as they come;
+        here, in order, for a callable that is not a `Work` (it cannot cross to a worker) or outside a flow run."""
+        if not isinstance(fn, Work) or FlowRunContext.get() is None:
+            yield from super()._run(fn, batches)
+            return
+        task_ = batch_task.with_options(name=self.stage)
+        futures = {task_.submit(Batch(fn.part(b), b), self.deadline): j for j, b in enumerate(batches)}
+        for fut in as_completed(list(futures)):
+            done = fut.result()
+            if done is not None:
+                yield futures[fut], done[0], done[1]
 
     def _progress(self, total: int, advance: int) -> None:
         if total:
@@ -194,7 +234,7 @@ def run_synthesis(
     summary: SynthesisSummary,
 ) -> list[RejectRecord]:
     """Run the collection `stages` over every video in the dataset; stage their rows in `writer`."""
-    backends = Backends()
+    backends = Backends(ctx.pool)
     collection = Collection(ctx.dataset, load_views(ctx.dataset), ctx.config, backends.get)
     rejects: list[RejectRecord] = []
     try:
