@@ -55,7 +55,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--runner",
         choices=("threads", "dask"),
-        help="perception task runner: threads (default) or dask (a local cluster of --workers processes)",
+        help="runner of perception tasks and LLM batches: threads (default) or dask (a LocalCluster of --workers)",
     )
     p.add_argument("--dask-address", metavar="ADDR", help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
 
