@@ -203,3 +203,45 @@ def test_ct2_stops_a_prompts_samples_once_settled_in_the_same_call(backends):
     assert all(r.ok and 1 <= r.tokens <= 12 for s in settled for r in s)
     never = backend.sample(reqs, 4, lambda i, done: False)
     assert [len(s) for s in never] == [4, 4, 4]
+
+
+def test_prompts_are_grouped_by_the_opening_they_share():
+    system = [f"s{i}" for i in range(70)]
+    view_a, view_b = [f"a{i}" for i in range(200)], [f"b{i}" for i in range(120)]
+    prompts = {
+        0: system + view_a + ["q1", "?"],
+        1: system + view_a + ["q2", "x", "?"],
+        2: system + view_a + ["q3"],
+        3: system + view_b + ["q1"],
+        4: system + view_b + ["q4", "?"],
+        5: system + ["lonely", "view"],
+    }
+    tokens = [prompts[i] for i in range(6)]
+    order = sorted(range(6), key=lambda i: tokens[i])
+    runs = ct2_backend.shared_prefixes(order, tokens)
+    # one run per view, sharing the system turn and the view; the video asked once shares nothing
+    assert sorted((sorted(m), s) for m, s in runs) == [([0, 1, 2], 270), ([3, 4], 190), ([5], 0)]
+    # with every prompt from one view, the run is the whole call
+    [(members, shared)] = ct2_backend.shared_prefixes(sorted([0, 1, 2], key=lambda i: tokens[i]), tokens)
+    assert sorted(members) == [0, 1, 2] and shared == 270
+    assert ct2_backend.shared_prefixes([], tokens) == []
+
+
+@pytest.mark.slow
+def test_prompts_sharing_a_view_are_encoded_once_and_the_cache_stays_bounded(backends):
+    backend = backends["ctranslate2"]
+    views = ["Shots: " + " ".join(f"shot {i} shows a red car near a tree" for i in range(n)) + "\n" for n in (12, 9)]
+    questions = ["How many shots?", "What colour is the car?", "Is there a tree?"]
+    reqs = [ask(v + q, max_new_tokens=6) for v in views for q in questions]
+    old = backend.prefix_cache_tokens  # type: ignore[attr-defined]
+    backend.prefix_cache_tokens = 200  # type: ignore[attr-defined]  # less than both views: a rebuild in between
+    first = backend.generator  # type: ignore[attr-defined]
+    try:
+        replies = backend.generate(reqs)
+        samples = backend.sample([ask(views[0] + q, max_new_tokens=6, temperature=0.9) for q in questions], 2)
+    finally:
+        backend.prefix_cache_tokens = old  # type: ignore[attr-defined]
+    assert all(r.ok and r.text.strip() and 1 <= r.tokens <= 6 for r in replies)
+    assert [len(s) for s in samples] == [2, 2, 2] and all(r.ok for s in samples for r in s)
+    assert backend.generator is not first  # type: ignore[attr-defined]
+    assert len(backend._cached) == 1  # type: ignore[attr-defined]  # only the view in use is held

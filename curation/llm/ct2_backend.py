@@ -24,6 +24,46 @@ log = logging.getLogger(__name__)
 
 # A stop string is looked for in the decoded text of a row's last few tokens, each step.
 _STOP_WINDOW = 16
+# Prompts that open with at least this many equal tokens (one video's text view, asked several questions) share it
+# as CTranslate2's static prompt: encoded once and cached, each prompt then forwards only its own tail.
+MIN_SHARED = 64
+# CTranslate2 keeps every static prompt's state (about 140 KB a token for SmolLM2-135M) until the generator goes:
+# past this many cached tokens the generator is rebuilt (0.2 s), which empties it.
+PREFIX_CACHE_TOKENS = 6144
+
+
+def shared_prefixes(idx: list[int], tokens: list[list[str]]) -> list[tuple[list[int], int]]:
+    """`idx` (sorted by their tokens) cut into runs that share an opening: (members, shared tokens).
+
+    Every prompt opens with the same system turn, and one video's questions with the same view. Runs are cut where
+    two neighbours share fewer than some T tokens, T chosen to save the most encoding ((members - 1) × shared per
+    run); a run's `shared` leaves each member one token of its own, and is 0 for a run of one or one that shares
+    fewer than `MIN_SHARED` tokens.
+    """
+    if not idx:
+        return []
+    lcp = [0] * len(idx)  # lcp[j]: tokens prompt j shares with prompt j - 1
+    for j in range(1, len(idx)):
+        a, b = tokens[idx[j - 1]], tokens[idx[j]]
+        n, limit = 0, min(len(a), len(b)) - 1
+        while n < limit and a[n] == b[n]:
+            n += 1
+        lcp[j] = n
+
+    def runs(threshold: int) -> list[tuple[list[int], int]]:
+        out: list[tuple[list[int], int]] = []
+        for j, i in enumerate(idx):
+            if j and lcp[j] >= threshold:
+                members, shared = out[-1]
+                out[-1] = (members + [i], min(shared, lcp[j]))
+            else:
+                out.append(([i], len(tokens[i])))
+        return [(m, s if len(m) > 1 and s >= MIN_SHARED else 0) for m, s in out]
+
+    def saved(cut: list[tuple[list[int], int]]) -> int:
+        return sum((len(m) - 1) * s for m, s in cut)
+
+    return max((runs(t) for t in sorted(set(lcp[1:]) | {MIN_SHARED})), key=saved)
 
 
 def _release(ref: weakref.ref[CT2Backend]) -> None:
@@ -38,8 +78,10 @@ class CT2Backend(LLMBackend):
     `model_path` None is the embedded SmolLM2 (converted once from its cached HF directory); a path is a
     CTranslate2 directory (has model.bin) or a Hugging Face directory, converted once into the vidcot cache.
     `intra_threads` is set deliberately (1 is fastest on a busy 2-core machine). Requests are grouped by
-    temperature and stop strings, sorted by prompt length (CTranslate2 forwards a batch's prompts at once only up
-    to the shortest one) and generated `batch_size` decoding rows at a time.
+    temperature and stop strings; prompts that open with the same view (several questions on one video) are
+    generated together with that opening as a cached static prompt (`shared_prefixes`), the others sorted by
+    length (CTranslate2 forwards a batch's prompts at once only up to the shortest one); `batch_size` decoding
+    rows at a time.
 
     Sampled replies are not reproducible from `seed`: CTranslate2 seeds each worker thread's random generator
     once. Greedy replies (temperature 0) are deterministic and do not depend on the batch.
@@ -55,6 +97,7 @@ class CT2Backend(LLMBackend):
         device: str = "cpu",
         max_input_tokens: int = 4096,
         model_id: str | None = None,
+        prefix_cache_tokens: int = PREFIX_CACHE_TOKENS,
     ) -> None:
         import ctranslate2
         from transformers import AutoTokenizer
@@ -74,9 +117,12 @@ class CT2Backend(LLMBackend):
         self.batch_size = max(1, batch_size)
         self.max_input_tokens = max_input_tokens
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.generator: Any = ctranslate2.Generator(
+        self._load = lambda: ctranslate2.Generator(
             str(path), device=device, compute_type=compute_type, intra_threads=intra_threads, inter_threads=1
         )
+        self.generator: Any = self._load()
+        self.prefix_cache_tokens = prefix_cache_tokens
+        self._cached: dict[int, int] = {}  # static prompts CTranslate2 holds the state of: hash -> tokens
         self._eos = self._eos_ids(path)
         self._lock = threading.Lock()  # one batch at a time: the callback's per-row state is per call
         # A Generator that has run a Python callback aborts the interpreter if it is still alive at shutdown
@@ -87,6 +133,17 @@ class CT2Backend(LLMBackend):
         """Release the generator (its threads and weights). Calling it twice is harmless."""
         with self._lock:
             self.generator = None
+
+    def _make_room(self, static: list[str]) -> None:
+        """Account for a static prompt CTranslate2 is about to cache; when the cached prompts would pass
+        `prefix_cache_tokens`, start a fresh generator (its cache is never emptied otherwise). Under `_lock`."""
+        key = hash(tuple(static))
+        if key in self._cached:
+            return
+        if self._cached and sum(self._cached.values()) + len(static) > self.prefix_cache_tokens:
+            self.generator = self._load()
+            self._cached.clear()
+        self._cached[key] = len(static)
 
     def _eos_ids(self, path: Path) -> list[int]:
         ids: set[int] = set()
@@ -132,37 +189,70 @@ class CT2Backend(LLMBackend):
         def key(i: int) -> tuple[float, tuple[str, ...]]:
             return (requests[i].temperature, tuple(requests[i].stop))
 
-        todo = sorted((i for i in range(len(requests)) if results[i] is None), key=lambda i: (key(i), len(tokens[i])))
-        per_call = max(1, self.batch_size // k)
+        # Sorted by their tokens, prompts that open with the same text (one video's view) lie side by side.
+        todo = sorted((i for i in range(len(requests)) if results[i] is None), key=lambda i: (key(i), tokens[i]))
         for _, group in groupby(todo, key=key):
-            idx = list(group)
-            # CTranslate2 forwards a batch's prompts at once only up to the shortest; each longer prompt's tail is
-            # stepped token by token for the whole batch. A batch spans at most half the new tokens in length.
-            spread = max(8, max(requests[i].max_new_tokens for i in idx) // 2)
-            chunk: list[int] = []
-            for i in [*idx, -1]:
-                if chunk and (i == -1 or len(chunk) == per_call or len(tokens[i]) - len(tokens[chunk[0]]) > spread):
-                    for j, res in zip(chunk, self._generate_safe(chunk, requests, tokens, k, settle), strict=True):
-                        results[j] = res
-                    chunk = []
-                chunk.append(i)
+            alone: list[int] = []
+            for members, shared in shared_prefixes(list(group), tokens):
+                if shared:
+                    members.sort(key=lambda i: len(tokens[i]))
+                    self._chunks(members, shared, requests, tokens, k, settle, results)
+                else:
+                    alone.extend(members)
+            self._chunks(sorted(alone, key=lambda i: len(tokens[i])), 0, requests, tokens, k, settle, results)
         return [r if r is not None else [GenResult.failed("backend_error", "no result")] * k for r in results]
 
+    def _chunks(
+        self,
+        idx: list[int],
+        shared: int,
+        requests: list[GenRequest],
+        tokens: list[list[str]],
+        k: int,
+        settle: Settle | None,
+        results: list[list[GenResult] | None],
+    ) -> None:
+        """Generate `idx` (sorted by length) about `batch_size` rows at a time; with `shared` > 0 their first
+        `shared` tokens are one static prompt, encoded once and cached, and each prompt forwards only its tail."""
+        per_call = max(1, self.batch_size // k)
+        # CTranslate2 forwards a batch's prompts at once only up to the shortest; each longer prompt's tail is
+        # stepped token by token for the whole batch. A batch spans at most half the new tokens in length.
+        spread = max(8, max((requests[i].max_new_tokens for i in idx), default=0) // 2)
+        static = tokens[idx[0]][:shared] if shared else None
+        chunk: list[int] = []
+        for i in [*idx, -1]:
+            if chunk and (i == -1 or len(chunk) == per_call or len(tokens[i]) - len(tokens[chunk[0]]) > spread):
+                for j, res in zip(chunk, self._generate_safe(chunk, requests, tokens, k, settle, static), strict=True):
+                    results[j] = res
+                chunk = []
+            chunk.append(i)
+
     def _generate_safe(
-        self, chunk: list[int], requests: list[GenRequest], tokens: list[list[str]], k: int, settle: Settle | None
+        self,
+        chunk: list[int],
+        requests: list[GenRequest],
+        tokens: list[list[str]],
+        k: int,
+        settle: Settle | None,
+        static: list[str] | None = None,
     ) -> list[list[GenResult]]:
         try:
             done = None if settle is None else (lambda b, rs: settle(chunk[b], rs))
-            return self._generate_batch([requests[i] for i in chunk], [tokens[i] for i in chunk], k, done)
+            return self._generate_batch([requests[i] for i in chunk], [tokens[i] for i in chunk], k, done, static)
         except Exception as e:
             if len(chunk) == 1:
                 log.warning("generation failed: %r", e)
                 return [[GenResult.failed("backend_error", repr(e))] * k]
             log.warning("batched generation failed (%r); retrying one at a time", e)
-            return [self._generate_safe([i], requests, tokens, k, settle)[0] for i in chunk]
+            return [self._generate_safe([i], requests, tokens, k, settle, static)[0] for i in chunk]
 
     def _generate_batch(
-        self, reqs: list[GenRequest], tokens: list[list[str]], k: int, settle: Settle | None = None
+        self,
+        reqs: list[GenRequest],
+        tokens: list[list[str]],
+        k: int,
+        settle: Settle | None = None,
+        static: list[str] | None = None,
     ) -> list[list[GenResult]]:
         temperature = reqs[0].temperature
         stops = [s for s in reqs[0].stop if s]
@@ -207,9 +297,14 @@ class CT2Backend(LLMBackend):
             opts.update(sampling_topk=0, sampling_topp=1.0, sampling_temperature=temperature)
         else:
             opts.update(sampling_topk=1)
+        if static:
+            tokens = [t[len(static) :] for t in tokens]
+            opts.update(static_prompt=static, cache_static_prompt=True)
         with self._lock:
             if self.generator is None:
                 raise RuntimeError("the backend is closed")
+            if static:
+                self._make_room(static)
             out = self.generator.generate_batch(tokens, **opts)
         if settle is not None:
             return [finished[b] if b in closed or len(finished[b]) == k else
