@@ -26,13 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
     from curation.probe import ProbeStage
     from curation.shots import ShotsConfig, ShotsStage
     from curation.stage import Rejected
     from flows.errors import UserError
-    from flows.stdout import StdoutConsole
 
     if not args.video.is_file():
         raise UserError(f"{args.video}: no such file")
@@ -63,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"shots": [{"start": round(s.start, 3), "end": round(s.end, 3)} for s in shots]}))
         return 0
+    from rich.table import Table  # only for the table (rich's import is a tenth of this command's start-up)
+
+    from flows.stdout import StdoutConsole
+
     table = Table(title=f"{len(shots)} shots in {args.video.name}")
     for col in ("#", "start", "end", "length", "transition in"):
         table.add_column(col, justify="right" if col != "transition in" else "left")

@@ -1,0 +1,103 @@
+"""`vidcot shots CLIP` against `scenedetect -i CLIP detect-adaptive list-scenes -n`, whole commands side by side.
+
+    .venv/bin/python benchmarks/shots_cli.py [--clip PATH] [--repeats 5] [--out benchmarks/results/shots_cli.json]
+
+Both are run as the user runs them (a fresh process each, interpreter start-up and imports included) on the hard
+720p clip (`curation.footage.build_hard_clip`) unless --clip names another, alternating who goes first, in an empty
+temp dir. Ours probes the file, detects shots, makes the keyframe JPEGs and hashes and prints its shot table;
+scenedetect's prints its scene table. Reported per command: wall seconds and CPU seconds (user + system of the
+child) of every run, and ours / scenedetect for the best and the median of each. The cores are shared with other
+jobs: CPU time is the fair measure, wall time the one a user sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from trainers.embedded import cache_root  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def hard_clip() -> Path:
+    """The 65 s 720p clip of real sources with hard cuts and fades (built once)."""
+    from curation.footage import build_hard_clip
+    from curation.samples import assets_dir, build_samples
+
+    samples = cache_root() / "samples"
+    build_samples(samples)
+    out = cache_root() / "hard_footage" / "hard720.mp4"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return build_hard_clip(samples, assets_dir() / "x" / "usr/share/doc/opencv-doc/examples/data", out).path
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one child process run to completion."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clip", type=Path, help="default: the hard 720p clip")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "shots_cli.json")
+    args = ap.parse_args()
+    clip = (args.clip or hard_clip()).resolve()
+    if not clip.is_file():
+        sys.exit(f"{clip}: no such file")
+    cmds = {
+        "ours": [str(BIN / "vidcot"), "shots", str(clip)],
+        "scenedetect": [str(BIN / "scenedetect"), "-i", str(clip), "detect-adaptive", "list-scenes", "-n"],
+    }
+    runs: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in cmds}
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(args.repeats):
+            for name in list(cmds) if k % 2 == 0 else list(cmds)[::-1]:
+                wall, cpu = timed(cmds[name], Path(tmp))
+                runs[name]["wall"].append(round(wall, 3))
+                runs[name]["cpu"].append(round(cpu, 3))
+                print(f"{k + 1}/{args.repeats} {name}: wall {wall:.2f} s, cpu {cpu:.2f} s", file=sys.stderr)
+
+    def ratio(kind: str, how: Any) -> float:
+        return round(how(runs["ours"][kind]) / how(runs["scenedetect"][kind]), 3)
+
+    result = {
+        "clip": clip.name,
+        "commands": {k: " ".join(Path(c).name if i == 0 else c for i, c in enumerate(v)) for k, v in cmds.items()},
+        "load": load,
+        "load_after": os.getloadavg(),
+        "runs": runs,
+        "ours_over_scenedetect": {
+            "wall_best": ratio("wall", min),
+            "wall_median": ratio("wall", statistics.median),
+            "cpu_best": ratio("cpu", min),
+            "cpu_median": ratio("cpu", statistics.median),
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    print(json.dumps(result["ours_over_scenedetect"]))
+
+
+if __name__ == "__main__":
+    main()
