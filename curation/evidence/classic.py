@@ -33,7 +33,7 @@ class ClassicBackend(EvidenceBackend):
         self,
         min_score: float = 0.4,
         ocr: bool = True,
-        threads: int = 2,
+        threads: int = 1,
         object_threshold: float = 0.75,
         max_box_area: float = 0.9,
         class_thresholds: Mapping[str, float] | None = None,

@@ -59,9 +59,9 @@ class EvidenceConfig(StageConfig):
     faces: bool = Field(True, description="classic: detect faces (CenterFace)")
     face_threshold: float = Field(0.5, ge=0, le=1, description="classic: CenterFace score a face needs")
     face_width: int = Field(320, ge=64, description="classic: keyframe width CenterFace runs at (px)")
-    # Two: the detector is nearly all of the stage's time and splits over cores with little overhead (CPU time per
-    # keyframe rose ~5% on the 2-core box while wall time fell ~1/3); tesseract stays on one thread.
-    threads: int = Field(2, ge=1, description="classic: OpenCV DNN threads (tesseract runs on one)")
+    # One: on the shared 2-core box (load 6-9), two threads took 8% more CPU and 9% more wall time (median of 6
+    # alternating passes over 64 keyframes); more threads pay only on idle cores. tesseract always runs on one.
+    threads: int = Field(1, ge=1, description="classic: OpenCV DNN threads (tesseract runs on one)")
     # vlm-endpoint
     endpoint_url: str = Field("http://127.0.0.1:8000/v1", description="vlm-endpoint: OpenAI-compatible base URL")
     endpoint_model: str = Field("Qwen/Qwen2.5-VL-7B-Instruct", description="vlm-endpoint: served model name")
