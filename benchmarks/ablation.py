@@ -44,9 +44,10 @@ from schemas.store import Dataset, DatasetWriter  # noqa: E402
 from trainers.bootstrap import bootstrap_mean, paired_difference  # noqa: E402
 from trainers.config import GrpoSettings, SftSettings, default_threads  # noqa: E402
 from trainers.evaluate import score  # noqa: E402
-from trainers.models import resolve_model  # noqa: E402
+from trainers.models import FINAL, resolve_model  # noqa: E402
 from trainers.prompts import strip_subtitles  # noqa: E402
 from trainers.rewards import answer_score, parse_completion  # noqa: E402
+from trainers.runs import RECORD  # noqa: E402
 
 log = logging.getLogger("ablation")
 VARIANTS = {"a": "every drafted chain (no refinement, no checks)", "b": "accepted chains",
@@ -99,16 +100,20 @@ def _prompts(data: Path) -> dict[str, dict[str, Any]]:
     return {r["task_id"]: r for r in Dataset(data).read("rl").to_pylist()}
 
 
-def variant_chains(llm_data: Path, skeleton_data: Path) -> dict[str, list[tuple[dict[str, Any], str]]]:
-    """Per variant, (rl row, assistant text) pairs; see the module docstring for what each variant takes."""
-    llm_rl, skel_rl = _prompts(llm_data), _prompts(skeleton_data)
-    llm_cots, skel_cots = _cots(llm_data), _cots(skeleton_data)
-    return {
-        "a": [(llm_rl[c.task_id], c.draft) for c in llm_cots if c.task_id in llm_rl and c.draft.strip()],
-        "b": [(llm_rl[c.task_id], chain_text(c)) for c in llm_cots if c.task_id in llm_rl and c.accepted],
-        "c": [(skel_rl[c.task_id], chain_text(c)) for c in skel_cots
-              if c.task_id in skel_rl and c.accepted and c.source == "skeleton"],
-    }  # fmt: skip
+def variant_chains(
+    llm_data: Path, skeleton_data: Path, wanted: list[str]
+) -> dict[str, list[tuple[dict[str, Any], str]]]:
+    """Per wanted variant, (rl row, assistant text) pairs; see the module docstring for what each variant takes."""
+    out: dict[str, list[tuple[dict[str, Any], str]]] = {}
+    if {"a", "b"} & set(wanted):
+        llm_rl, llm_cots = _prompts(llm_data), _cots(llm_data)
+        out["a"] = [(llm_rl[c.task_id], c.draft) for c in llm_cots if c.task_id in llm_rl and c.draft.strip()]
+        out["b"] = [(llm_rl[c.task_id], chain_text(c)) for c in llm_cots if c.task_id in llm_rl and c.accepted]
+    if "c" in wanted:
+        skel_rl, skel_cots = _prompts(skeleton_data), _cots(skeleton_data)
+        out["c"] = [(skel_rl[c.task_id], chain_text(c)) for c in skel_cots
+                    if c.task_id in skel_rl and c.accepted and c.source == "skeleton"]  # fmt: skip
+    return out
 
 
 def write_pool(root: Path, chains: list[tuple[dict[str, Any], str]]) -> int:
@@ -176,6 +181,31 @@ def evaluate_model(model: str | None, items: list[dict[str, Any]], args: argpars
     return out
 
 
+def trained(run_dir: Path, train: Any) -> dict[str, Any]:
+    """The run record of a finished run in ``run_dir`` (reused: the ablation can be run in parts, e.g. one process
+    per variant, then once more to compare), or a fresh run by ``train(run_dir)``."""
+    record = run_dir / RECORD
+    if (run_dir / FINAL).is_dir() and record.is_file():
+        log.info("reusing the finished run in %s", run_dir)
+        return dict(json.loads(record.read_text()))
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return dict(train(run_dir))
+
+
+def evaluated(model: str | None, items: list[dict[str, Any]], args: argparse.Namespace, name: str) -> dict[str, Any]:
+    """``evaluate_model``, cached in the work folder by model name, items and decoding settings."""
+    key = {"items": [it["sample_id"] for it in items], "max_new_tokens": args.max_new_tokens}
+    cache = args.work / f"eval-{name}.json"
+    if cache.is_file():
+        doc = json.loads(cache.read_text())
+        if doc.get("key") == key:
+            log.info("reusing the eval of %s", name)
+            return dict(doc["result"])
+    result = evaluate_model(model, items, args)
+    cache.write_text(json.dumps({"key": key, "result": result}))
+    return result
+
+
 def leak_split(result: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
     """Accuracy without subtitles on items the transcript does / does not answer."""
     per = result["without_subtitles"]["per_item"]
@@ -195,7 +225,8 @@ def run(args: argparse.Namespace) -> int:
 
     items = read_heldout(args.heldout, args.eval_limit)
     held_videos = {it["video_id"] for it in items}
-    chains = variant_chains(args.llm_data, args.skeleton_data)
+    wanted = args.variants.split(",")
+    chains = variant_chains(args.llm_data, args.skeleton_data, wanted)
     train_videos = {rl["video_id"] for rows in chains.values() for rl, _ in rows}
     train_videos |= {r["video_id"] for r in Dataset(args.llm_data).read("rl", ["video_id"]).to_pylist()}
     overlap = held_videos & train_videos
@@ -229,20 +260,21 @@ def run(args: argparse.Namespace) -> int:
         return result
 
     if not args.skip_base:
-        doc["base"] = timed("eval_base", lambda: evaluate_model(None, items, args))
+        doc["base"] = timed("eval_base", lambda: evaluated(None, items, args, "base"))
     sft = SftSettings(max_steps=args.sft_steps, batch_size=args.sft_batch, learning_rate=args.sft_lr,
                       max_length=args.max_length, seed=args.seed, threads=args.threads, logging_steps=1,
                       save_steps=10_000)  # fmt: skip
-    for v in args.variants.split(","):
+    for v in wanted:
         pool = args.work / f"pool-{v}"
         entry: dict[str, Any] = {"what": VARIANTS[v], **chain_stats(chains[v])}
         write_pool(pool, chains[v])
         run_dir = args.work / f"sft-{v}"
-        shutil.rmtree(run_dir, ignore_errors=True)
-        record = timed(f"sft_{v}", lambda pool=pool, run_dir=run_dir: train_sft(pool, run_dir, sft))
+        record = timed(f"sft_{v}", lambda pool=pool, run_dir=run_dir: trained(
+            run_dir, lambda out: train_sft(pool, out, sft)))  # fmt: skip
         entry["sft"] = {"steps": record["steps"], "seconds": round(record["seconds"], 1),
                         "train_loss": record["train_loss"], "loss_windows": record["loss_windows"]}  # fmt: skip
-        entry["eval"] = timed(f"eval_sft_{v}", lambda run_dir=run_dir: evaluate_model(str(run_dir), items, args))
+        entry["eval"] = timed(f"eval_sft_{v}", lambda run_dir=run_dir, v=v: evaluated(str(run_dir), items, args,
+                                                                                      f"sft-{v}"))  # fmt: skip
         entry["eval"]["without_subtitles_by_leak"] = leak_split(entry["eval"], items)
         doc["variants"][v] = entry
         save()
@@ -258,12 +290,11 @@ def run(args: argparse.Namespace) -> int:
         # the best SFT model by held-out accuracy averaged over both conditions (ties: the earlier variant)
         best = max(done, key=lambda v: sum(done[v]["eval"][c]["accuracy"] for c in CONDITIONS))
         grpo_dir = args.work / f"grpo-from-{best}"
-        shutil.rmtree(grpo_dir, ignore_errors=True)
         grpo = GrpoSettings(model=str(args.work / f"sft-{best}"), max_steps=args.grpo_steps,
                             batch_size=args.grpo_batch, num_generations=args.num_generations,
                             max_completion_length=args.max_new_tokens, learning_rate=args.grpo_lr,
                             seed=args.seed, threads=args.threads, save_steps=10_000)  # fmt: skip
-        record = timed("grpo", lambda: train_grpo(args.llm_data, grpo_dir, grpo))
+        record = timed("grpo", lambda: trained(grpo_dir, lambda out: train_grpo(args.llm_data, out, grpo)))
         rewards = [e["reward"] for e in record["log_history"] if "reward" in e]
         accuracy = [e["rewards/accuracy_reward/mean"] for e in record["log_history"]
                     if "rewards/accuracy_reward/mean" in e]  # fmt: skip
@@ -271,7 +302,7 @@ def run(args: argparse.Namespace) -> int:
                        "seconds": round(record["seconds"], 1), "reward_windows": record["reward_windows"],
                        "accuracy_windows": record["accuracy_windows"], "reward_per_step": rewards,
                        "accuracy_per_step": accuracy}  # fmt: skip
-        doc["grpo"]["eval"] = timed("eval_grpo", lambda: evaluate_model(str(grpo_dir), items, args))
+        doc["grpo"]["eval"] = timed("eval_grpo", lambda: evaluated(str(grpo_dir), items, args, grpo_dir.name))
         doc["grpo"]["eval"]["without_subtitles_by_leak"] = leak_split(doc["grpo"]["eval"], items)
         doc["grpo_minus_sft"] = {c: paired_difference(done[best]["eval"][c]["per_item"],
                                                       doc["grpo"]["eval"][c]["per_item"], args.resamples,
@@ -319,7 +350,7 @@ def main() -> int:
     r.add_argument("--grpo-lr", type=float, default=2e-6)
     r.add_argument("--max-new-tokens", type=int, default=96)
     r.add_argument("--eval-limit", type=int, help="score only the first N held-out items (dry runs)")
-    r.add_argument("--eval-batch", type=int, default=8)
+    r.add_argument("--eval-batch", type=int, default=16)
     r.add_argument("--resamples", type=int, default=2000)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--threads", type=int, default=default_threads())
