@@ -28,7 +28,7 @@ from curation.views import load_views
 from flows.cache import Outcome
 from flows.perception import RunContext
 from flows.publish import publish_rows, reject_row
-from flows.workers import PooledLLM, StagePool
+from flows.workers import PooledLLM, StagePool, process_pool
 from schemas import RejectRecord, from_arrow, to_arrow
 from schemas.store import DatasetWriter
 from schemas.synthesis import SourceAcceptance
@@ -126,14 +126,15 @@ class Batch:
 
 
 @task(name="batch", persist_result=False, cache_policy=NO_CACHE)
-def batch_task(batch: Batch, deadline: float | None) -> tuple[list[Any], float] | None:
-    """One batch of a collection stage's per-item work, on a worker: its results and seconds, or None when the
-    stage's timeout (`deadline`, wall-clock) passed before it could start."""
+def batch_task(batch: Batch, deadline: float | None) -> tuple[list[Any], float, dict[str, str]] | None:
+    """One batch of a collection stage's per-item work, on a worker: its results, seconds and the model ids of the
+    LLMs the worker has loaded (so the flow process need not load a model to name it in provenance), or None when
+    the stage's timeout (`deadline`, wall-clock) passed before it could start."""
     if deadline is not None and time.time() >= deadline:
         return None
     t0 = time.perf_counter()
     rows = batch.work(batch.items)
-    return rows, time.perf_counter() - t0
+    return rows, time.perf_counter() - t0, process_pool().llm_ids()
 
 
 class CachedBatches(Batches):
@@ -180,7 +181,9 @@ class CachedBatches(Batches):
         for fut in as_completed(list(futures)):
             done = fut.result()
             if done is not None:
-                yield futures[fut], done[0], done[1]
+                rows, seconds, ids = done
+                self.ctx.pool.learn_llm_ids(ids)
+                yield futures[fut], rows, seconds
 
     def _progress(self, total: int, advance: int) -> None:
         if total:

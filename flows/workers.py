@@ -14,6 +14,8 @@ from curation.stage import Stage, StageConfig
 
 log = logging.getLogger(__name__)
 
+_LOAD_LOCK = threading.Lock()  # one LLM load at a time in a process
+
 
 class StagePool:
     """Hands each thread its own set-up stage object per (stage class, config), and its own LLM per LLM config.
@@ -55,7 +57,8 @@ class StagePool:
             self._local.llms = (self._generation, cache)
         key = config.model_dump_json()
         if key not in cache:
-            backend = backend_from_config(config)
+            with _LOAD_LOCK:  # transformers' lazy imports are not thread-safe: two first loads at once can fail
+                backend = backend_from_config(config)
             cache[key] = backend
             with self._lock:
                 self._llms.append(backend)
@@ -69,6 +72,17 @@ class StagePool:
         with self._lock:
             known = self._llm_ids.get(config.model_dump_json())
         return known if known is not None else self.llm(config).model_id
+
+    def llm_ids(self) -> dict[str, str]:
+        """The model id of every LLM config loaded so far (by the config's JSON)."""
+        with self._lock:
+            return dict(self._llm_ids)
+
+    def learn_llm_ids(self, ids: dict[str, str]) -> None:
+        """Model ids that a worker's pool loaded: `llm_id` then answers without loading the model here."""
+        with self._lock:
+            for key, model_id in ids.items():
+                self._llm_ids.setdefault(key, model_id)
 
     def close_llms(self) -> None:
         """Release every LLM this pool loaded (in any thread); a later `llm` call loads again."""
