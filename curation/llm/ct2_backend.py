@@ -194,7 +194,10 @@ class CT2Backend(LLMBackend):
         for _, group in groupby(todo, key=key):
             alone: list[int] = []
             for members, shared in shared_prefixes(list(group), tokens):
-                if shared:
+                # Sharing pays when the saved encoding outweighs decoding in smaller batches: short replies
+                # (answers, pass@K samples), or a run that fills whole batches on its own.
+                reply = max(requests[i].max_new_tokens for i in members)
+                if shared and (2 * reply <= shared or len(members) * k >= self.batch_size):
                     members.sort(key=lambda i: len(tokens[i]))
                     self._chunks(members, shared, requests, tokens, k, settle, results)
                 else:
