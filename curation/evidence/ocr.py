@@ -196,12 +196,11 @@ def read_words(images: Sequence[np.ndarray], cfg: OcrConfig) -> list[list[Word]]
 
     Of a region's readings (see `prepare`), the one whose plausible words tesseract is surest of is kept.
     """
-    import pytesseract
-
     regions = [(i, r) for i, img in enumerate(images) for r in text_regions(img, cfg.min_region_height)]
     out: list[list[Word]] = [[] for _ in images]
     if not regions:
         return out
+    import pytesseract  # here: its import (~0.25 s, it pulls in pandas) only where there is text to read
     pages: list[tuple[int, np.ndarray]] = []  # (region, reading)
     for r, (i, (x, y, w, h)) in enumerate(regions):
         pages.extend((r, p) for p in prepare(images[i][y : y + h, x : x + w], cfg.letter_height))
@@ -289,9 +288,11 @@ def keep_words(found: list[Word], cfg: OcrConfig, words: frozenset[str]) -> list
 def read_text(images: Sequence[np.ndarray], cfg: OcrConfig | None = None) -> list[list[DetectedObject]]:
     """Per keyframe, the kept words in reading order, each with its box (normalised) and confidence (0-1)."""
     cfg = cfg or OcrConfig()
-    words = dictionary()
+    read = read_words(images, cfg)
+    # The word list (~0.5 s to load, once per process) only when tesseract read something.
+    words = dictionary() if any(read) else frozenset()
     out = []
-    for found in read_words(images, cfg):
+    for found in read:
         kept = keep_words(found, cfg, words)
         kept.sort(key=lambda w: (w.line, w.box[0]))
         out.append([DetectedObject(w.text, round(w.conf / 100.0, 3), *w.box) for w in kept])
