@@ -201,6 +201,7 @@ def read_words(images: Sequence[np.ndarray], cfg: OcrConfig) -> list[list[Word]]
     if not regions:
         return out
     import pytesseract  # here: its import (~0.25 s, it pulls in pandas) only where there is text to read
+
     pages: list[tuple[int, np.ndarray]] = []  # (region, reading)
     for r, (i, (x, y, w, h)) in enumerate(regions):
         pages.extend((r, p) for p in prepare(images[i][y : y + h, x : x + w], cfg.letter_height))
