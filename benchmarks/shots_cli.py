@@ -1,13 +1,15 @@
 """`vidcot shots CLIP` against `scenedetect -i CLIP detect-adaptive list-scenes -n`, whole commands side by side.
 
-    .venv/bin/python benchmarks/shots_cli.py [--clip PATH] [--repeats 5] [--out benchmarks/results/shots_cli.json]
+    .venv/bin/python benchmarks/shots_cli.py [--clip PATH] [--repeats 5] [--before REV]
+        [--out benchmarks/results/shots_cli.json]
 
 Both are run as the user runs them (a fresh process each, interpreter start-up and imports included) on the hard
 720p clip (`curation.footage.build_hard_clip`) unless --clip names another, alternating who goes first, in an empty
 temp dir. Ours probes the file, detects shots, makes the keyframe JPEGs and hashes and prints its shot table;
 scenedetect's prints its scene table. Reported per command: wall seconds and CPU seconds (user + system of the
 child) of every run, and ours / scenedetect for the best and the median of each. The cores are shared with other
-jobs: CPU time is the fair measure, wall time the one a user sees.
+jobs: CPU time is the fair measure, wall time the one a user sees. With --before, the command as it was at REV
+(`python -m flows.cli shots` from a git worktree of REV) takes its turn too.
 """
 
 from __future__ import annotations
@@ -45,11 +47,11 @@ def hard_clip() -> Path:
     return build_hard_clip(samples, assets_dir() / "x" / "usr/share/doc/opencv-doc/examples/data", out).path
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
     """Wall and CPU seconds (user + system) of one child process run to completion."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -59,6 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clip", type=Path, help="default: the hard 720p clip")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--before", metavar="REV", help="also time `vidcot shots` as it was at this git revision")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "shots_cli.json")
     args = ap.parse_args()
     clip = (args.clip or hard_clip()).resolve()
@@ -68,18 +71,31 @@ def main() -> None:
         "ours": [str(BIN / "vidcot"), "shots", str(clip)],
         "scenedetect": [str(BIN / "scenedetect"), "-i", str(clip), "detect-adaptive", "list-scenes", "-n"],
     }
-    runs: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in cmds}
     load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        for k in range(args.repeats):
-            for name in list(cmds) if k % 2 == 0 else list(cmds)[::-1]:
-                wall, cpu = timed(cmds[name], Path(tmp))
-                runs[name]["wall"].append(round(wall, 3))
-                runs[name]["cpu"].append(round(cpu, 3))
-                print(f"{k + 1}/{args.repeats} {name}: wall {wall:.2f} s, cpu {cpu:.2f} s", file=sys.stderr)
+        cwd = {name: Path(tmp) for name in cmds}
+        env = {name: dict(os.environ) for name in cmds}
+        if args.before:
+            old = Path(tmp) / "before"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(old), args.before], check=True
+            )
+            cmds["before"] = [sys.executable, "-m", "flows.cli", "shots", str(clip)]
+            cwd["before"], env["before"] = old, {**os.environ, "PYTHONPATH": str(old)}
+        runs: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in cmds}
+        try:
+            for k in range(args.repeats):
+                for name in list(cmds) if k % 2 == 0 else list(cmds)[::-1]:
+                    wall, cpu = timed(cmds[name], cwd[name], env[name])
+                    runs[name]["wall"].append(round(wall, 3))
+                    runs[name]["cpu"].append(round(cpu, 3))
+                    print(f"{k + 1}/{args.repeats} {name}: wall {wall:.2f} s, cpu {cpu:.2f} s", file=sys.stderr)
+        finally:
+            if args.before:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False)
 
-    def ratio(kind: str, how: Any) -> float:
-        return round(how(runs["ours"][kind]) / how(runs["scenedetect"][kind]), 3)
+    def ratio(kind: str, how: Any, name: str = "ours") -> float:
+        return round(how(runs[name][kind]) / how(runs["scenedetect"][kind]), 3)
 
     result = {
         "clip": clip.name,
@@ -87,16 +103,21 @@ def main() -> None:
         "load": load,
         "load_after": os.getloadavg(),
         "runs": runs,
-        "ours_over_scenedetect": {
-            "wall_best": ratio("wall", min),
-            "wall_median": ratio("wall", statistics.median),
-            "cpu_best": ratio("cpu", min),
-            "cpu_median": ratio("cpu", statistics.median),
+        "before": args.before,
+        **{
+            f"{name}_over_scenedetect": {
+                "wall_best": ratio("wall", min, name),
+                "wall_median": ratio("wall", statistics.median, name),
+                "cpu_best": ratio("cpu", min, name),
+                "cpu_median": ratio("cpu", statistics.median, name),
+            }
+            for name in cmds
+            if name != "scenedetect"
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
-    print(json.dumps(result["ours_over_scenedetect"]))
+    print(json.dumps({k: v for k, v in result.items() if k.endswith("_over_scenedetect")}))
 
 
 if __name__ == "__main__":
