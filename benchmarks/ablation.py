@@ -39,6 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from curation.checks.base import chain_text  # noqa: E402
 from curation.llm.base import GenRequest  # noqa: E402
 from curation.llm.ct2_backend import CT2Backend  # noqa: E402
+from data_cards.effect import EFFECT_FILE  # noqa: E402
 from schemas import CotRecord, Message, SftRecord  # noqa: E402
 from schemas.store import Dataset, DatasetWriter  # noqa: E402
 from trainers.bootstrap import bootstrap_mean, paired_difference  # noqa: E402
@@ -273,22 +274,27 @@ def run(args: argparse.Namespace) -> int:
             run_dir, lambda out: train_sft(pool, out, sft)))  # fmt: skip
         entry["sft"] = {"steps": record["steps"], "seconds": round(record["seconds"], 1),
                         "train_loss": record["train_loss"], "loss_windows": record["loss_windows"]}  # fmt: skip
+        doc["variants"][v] = entry
+        if args.train_only:
+            continue
         entry["eval"] = timed(f"eval_sft_{v}", lambda run_dir=run_dir, v=v: evaluated(str(run_dir), items, args,
                                                                                       f"sft-{v}"))  # fmt: skip
         entry["eval"]["without_subtitles_by_leak"] = leak_split(entry["eval"], items)
         doc["variants"][v] = entry
         save()
     done = doc["variants"]
-    if "a" in done and "b" in done:
+    if not args.train_only and "a" in done and "b" in done:
         doc["b_minus_a"] = {c: paired_difference(done["a"]["eval"][c]["per_item"], done["b"]["eval"][c]["per_item"],
                                                  args.resamples, args.seed).as_dict() for c in CONDITIONS}  # fmt: skip
-    if "b" in done and "c" in done:
+    if not args.train_only and "b" in done and "c" in done:
         doc["b_minus_c"] = {c: paired_difference(done["c"]["eval"][c]["per_item"], done["b"]["eval"][c]["per_item"],
                                                  args.resamples, args.seed).as_dict() for c in CONDITIONS}  # fmt: skip
     save()
     if args.grpo_steps > 0 and done:
-        # the best SFT model by held-out accuracy averaged over both conditions (ties: the earlier variant)
-        best = max(done, key=lambda v: sum(done[v]["eval"][c]["accuracy"] for c in CONDITIONS))
+        # the best SFT model by held-out accuracy averaged over both conditions (ties: the earlier variant), or the
+        # one named by --grpo-from (to start GRPO while the SFT models are still being scored)
+        best = args.grpo_from if args.grpo_from != "best" else max(
+            done, key=lambda v: sum(done[v]["eval"][c]["accuracy"] for c in CONDITIONS))  # fmt: skip
         grpo_dir = args.work / f"grpo-from-{best}"
         grpo = GrpoSettings(model=str(args.work / f"sft-{best}"), max_steps=args.grpo_steps,
                             batch_size=args.grpo_batch, num_generations=args.num_generations,
@@ -302,6 +308,9 @@ def run(args: argparse.Namespace) -> int:
                        "seconds": round(record["seconds"], 1), "reward_windows": record["reward_windows"],
                        "accuracy_windows": record["accuracy_windows"], "reward_per_step": rewards,
                        "accuracy_per_step": accuracy}  # fmt: skip
+        if args.train_only:
+            save()
+            return 0
         doc["grpo"]["eval"] = timed("eval_grpo", lambda: evaluated(str(grpo_dir), items, args, grpo_dir.name))
         doc["grpo"]["eval"]["without_subtitles_by_leak"] = leak_split(doc["grpo"]["eval"], items)
         doc["grpo_minus_sft"] = {c: paired_difference(done[best]["eval"][c]["per_item"],
@@ -309,6 +318,8 @@ def run(args: argparse.Namespace) -> int:
                                                       args.seed).as_dict() for c in CONDITIONS}  # fmt: skip
     doc["total_seconds"] = round(sum(doc["stages"].values()), 1)
     save()
+    if set(VARIANTS) <= set(done):  # the card of the training data shows it ('What this data does')
+        (args.llm_data / EFFECT_FILE).write_text(json.dumps(doc, indent=1, default=str) + "\n")
     print(json.dumps(headline(doc), indent=1))
     return 0
 
@@ -355,6 +366,8 @@ def main() -> int:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--threads", type=int, default=default_threads())
     r.add_argument("--skip-base", action="store_true")
+    r.add_argument("--grpo-from", default="best", choices=("best", *VARIANTS), help="SFT model GRPO starts from")
+    r.add_argument("--train-only", action="store_true", help="train (or reuse) the models, score nothing")
     r.set_defaults(func=run)
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
