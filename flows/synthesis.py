@@ -2,7 +2,9 @@
 
 One loop over the registry: each stage is built, run on the collection, timed, given a progress bar, and its rows
 and rejections collected; per-item LLM work is cached by `CachedBatches`, keyed by the stage's key and the item's
-id, so a re-run or a resumed run only generates what is new. Orchestration only: every decision lives in curation/.
+id, so a re-run or a resumed run only generates what is new, and its batches of misses run as Prefect tasks on the
+run's task runner (threads, or Dask workers), each worker with its own LLM. Orchestration only: every decision lives
+in curation/.
 """
 
 from __future__ import annotations
@@ -143,8 +145,8 @@ def batch_task(batch: Batch, deadline: float | None) -> tuple[list[Any], float, 
 
 class CachedBatches(Batches):
     """`curation.collection.Batches` through the stage cache: each item's result is stored under the stage's key
-    and the item's key; misses are computed in batches of `run.llm_batch` until the stage's `run.timeouts`
-    passes, with progress and counts."""
+    and the item's key; misses are computed in batches of `run.llm_batch`, a task each on the run's task runner,
+    until the stage's `run.timeouts` passes, with progress and counts. Results are stored here as they come back."""
 
     def __init__(
         self, ctx: RunContext, stage: str, summary: SynthesisSummary, grow: Callable[[int], None],
