@@ -56,7 +56,7 @@ def main() -> None:
         for name in args.clips:
             shutil.copy(samples / name, inputs / name)
         paths = sorted(inputs.iterdir())
-        demo = str(ROOT / "configs" / "demo.yaml")
+        demo = ROOT / "configs" / "demo.yaml"
         base = work / "perception"
         run_curate(paths, base, load_config(demo, args.set), until="evidence", show_progress=False, card=False)
         datasets = {}
