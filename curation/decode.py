@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import heapq
 import logging
+import queue
+import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -78,12 +80,18 @@ class FrameReader:
 
     `fps` is the stream's average rate (an approximation for variable-rate video, used only where a frame rate
     is needed); frame times always come from presentation timestamps.
+
+    With `prefetch` > 0, a thread of its own decodes up to that many frames ahead while the caller works on the
+    current one (as scenedetect's command line does).
     """
 
-    def __init__(self, path: str | Path, width: int = 256, interpolation: str = "SCENEDETECT") -> None:
+    def __init__(
+        self, path: str | Path, width: int = 256, interpolation: str = "SCENEDETECT", prefetch: int = 0
+    ) -> None:
         self.path = str(path)
         self.width = width
         self.interpolation = interpolation
+        self.prefetch = prefetch
         try:
             self._container = av.open(self.path, metadata_errors="ignore")
         except (av.error.FFmpegError, OSError) as e:
@@ -113,8 +121,9 @@ class FrameReader:
         self.close()
 
     def __iter__(self) -> Iterator[DecodedFrame]:
-        # (Decoding in a thread of its own while the caller detects, as scenedetect does, was measured slower on
-        # two busy cores: FFmpeg's frame threads already keep them busy.)
+        return _ahead(self._frames(), self.prefetch) if self.prefetch > 0 else self._frames()
+
+    def _frames(self) -> Iterator[DecodedFrame]:
         packets = 0
         last_pts: int | None = None
         step = max(1, round(1 / (self.fps * self.time_base)))  # one frame, in time-base units
@@ -210,6 +219,46 @@ class FrameReader:
     def frame_duration(self) -> float:
         """Nominal duration of one frame in seconds (for the end time of the last frame)."""
         return 1.0 / self.fps
+
+
+_END = object()
+
+
+def _ahead(frames: Iterator[DecodedFrame], depth: int) -> Iterator[DecodedFrame]:
+    """`frames`, produced by a thread of its own up to `depth` ahead; its errors are raised here. The thread has
+    stopped by the time this generator is closed, so the container can be closed after it."""
+    ready: queue.Queue[object] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        """Hand `item` over; False once the consumer has gone."""
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    return
+            put(_END)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, which raises it
+            put(e)
+
+    worker = threading.Thread(target=produce, name="decode-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _small_size(width: int, height: int, target: int) -> tuple[int, int]:

@@ -34,6 +34,9 @@ if TYPE_CHECKING:  # torch is imported only when the transnetv2 detector is chos
     from curation.transnet import Transition, TransNetV2
 
 log = logging.getLogger(__name__)
+# Frames decoded ahead by a thread of its own while the detectors run: on the shared 2-core box (load ~10) the
+# 720p hard clip's pass took a median 10.9 s instead of 19.0 s wall and no more CPU (5.2 s vs 5.5 s), same output.
+PREFETCH = 8
 
 
 class ShotsConfig(StageConfig):
@@ -265,7 +268,7 @@ class ShotsStage(Stage[ShotsConfig, VideoRecord, tuple[list[ShotRecord], list[Fr
         cfg = self.config
         if cfg.detector == "transnetv2":
             self.setup()
-        with FrameReader(path, cfg.downscale_width) as reader:
+        with FrameReader(path, cfg.downscale_width, prefetch=PREFETCH) as reader:
             return _Pass(cfg, reader, self._transnet).run()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 import curation.shots as shots_mod
+from curation.decode import DecodedFrame, DecodeError, _ahead
 from curation.phash import hamming, phash
 from curation.probe import ProbeStage
 from curation.samples import load_sidecar
@@ -240,6 +242,31 @@ def test_avi_b_frame_timestamps_are_in_presentation_order(samples_dir: Path) -> 
     with shots_mod.FrameReader(path) as reader:
         pts = [f.pts for f in reader]
     assert pts == sorted(raw) == list(range(1, len(raw) + 1))
+
+
+def test_frames_decoded_ahead_are_the_same_frames(media: Path) -> None:
+    """The shots pass decodes ahead in a thread of its own: same frames in the same order, errors raised to the
+    caller, and a caller that stops early leaves no decode thread behind."""
+    import threading
+
+    path = media / "six_cuts.mp4"
+    with shots_mod.FrameReader(path) as plain:
+        want = [(f.pts, f.image.tobytes()) for f in plain]
+    with shots_mod.FrameReader(path, prefetch=3) as ahead:
+        got = [(f.pts, f.image.tobytes()) for f in ahead]
+    assert got == want and len(got) > 100
+    with shots_mod.FrameReader(path, prefetch=3) as ahead:
+        for i, _ in enumerate(ahead):
+            if i == 5:
+                break
+    assert not any(t.name == "decode-ahead" for t in threading.enumerate())
+
+    def fails() -> Iterator[DecodedFrame]:
+        yield from shots_mod.FrameReader(path)._frames()
+        raise DecodeError("the stream broke")
+
+    with pytest.raises(DecodeError, match="the stream broke"):
+        list(_ahead(fails(), 3))
 
 
 def test_detection_image_is_scenedetects(media: Path) -> None:
