@@ -68,7 +68,13 @@ class RunConfig(Settings):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    workers: int = Field(1, ge=1, le=64, description="videos processed at once (threads)")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="videos, or LLM batches of draft, refine and difficulty, processed at once (threads or Dask "
+        "worker processes)",
+    )
     extensions: tuple[str, ...] = Field(VIDEO_EXTENSIONS, description="file extensions picked up from folders")
     timeouts: StageTimeouts = Field(
         default_factory=lambda: StageTimeouts(),
@@ -77,7 +83,9 @@ class RunConfig(Settings):
     shard_rows: int = Field(50_000, ge=1, description="rows per Parquet shard when publishing")
     llm_batch: int = Field(16, ge=1, description="LLM requests per batch in the synthesis stages")
     runner: Literal["threads", "dask"] = Field(
-        "threads", description="perception task runner: a thread pool here, or Dask worker processes (prefect-dask)"
+        "threads",
+        description="task runner of the per-video stages and the LLM batches: a thread pool here, or Dask worker "
+        "processes (prefect-dask)",
     )
     dask_address: str | None = Field(
         None, description="scheduler of an existing Dask cluster (tcp://host:8786); unset: a LocalCluster of `workers`"
