@@ -1,6 +1,8 @@
 """Embedded LLM throughput side by side in one run: CTranslate2 int8 and transformers fp32, each one prompt at a
 time vs batched, on the same prompts; and K samples per prompt (pass@K-style, task-length prompts) drawn one at a
-time, as K batched requests, or from one prompt encoding (CTranslate2 `num_hypotheses`).
+time, as K batched requests, or from one prompt encoding (CTranslate2 `num_hypotheses`); and several questions
+on each view (how difficulty sees one video's tasks) with the view's opening shared (one cached encoding) or each
+prompt encoded whole.
 
     .venv/bin/python benchmarks/llm_throughput.py [--prompts 8] [--max-new-tokens 32] [--threads 1] [--k 4]
 
@@ -22,6 +24,7 @@ from dataclasses import replace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from curation.llm import ct2_backend  # noqa: E402
 from curation.llm.base import GenRequest, LLMBackend  # noqa: E402
 from curation.llm.ct2_backend import CT2Backend  # noqa: E402
 from curation.llm.transformers_backend import TransformersBackend  # noqa: E402
@@ -54,6 +57,35 @@ def long_prompts(n: int) -> list[str]:
         out.append(f"Shots:\n{shots}\nTranscript: {said}\n\nQuestion: In which shot is the clock seen first?\n"
                    "Answer format: a shot number.")  # fmt: skip
     return out
+
+
+QUESTIONS = ("In which shot is the clock seen first?", "How many shots show a bus?", "Is a cat ever seen?",
+             "What is said at 6.0s?")  # fmt: skip
+
+
+def shared_view_requests(views: int, answer_tokens: int) -> list[GenRequest]:
+    """Several questions on each of `views` task-style views (as one video's tasks reach difficulty), answer-length
+    replies sampled at temperature 0.8."""
+    return [GenRequest([Message("user", view.rsplit("Question:", 1)[0] + f"Question: {q}")], answer_tokens,
+                       temperature=0.8, seed=0) for view in long_prompts(views) for q in QUESTIONS]  # fmt: skip
+
+
+def shared_opening(backend: CT2Backend, reqs: list[GenRequest], k: int, repeats: int = 2) -> dict[str, object]:
+    """K samples of every request with views' openings shared (encoded once, cached) vs each prompt encoded whole,
+    alternating; best wall time of each."""
+    default = ct2_backend.MIN_SHARED
+    walls: dict[str, list[float]] = {"shared": [], "whole": []}
+    try:
+        for i in range(repeats):
+            for mode in ("shared", "whole") if i % 2 == 0 else ("whole", "shared"):
+                ct2_backend.MIN_SHARED = default if mode == "shared" else 10**9
+                t0 = time.perf_counter()
+                backend.sample(reqs, k)
+                walls[mode].append(round(time.perf_counter() - t0, 3))
+    finally:
+        ct2_backend.MIN_SHARED = default
+    best = {m: min(w) for m, w in walls.items()}
+    return {"requests": len(reqs), "k": k, "wall_s": walls, "speedup": round(best["whole"] / best["shared"], 2)}
 
 
 def _stats(wall: float, results: list) -> dict[str, float]:
@@ -128,15 +160,17 @@ def main() -> None:
         ct2["batched"]["tokens_per_s"] / max(hf["batched"]["tokens_per_s"], 1e-9), 2
     )
     # pass@K-style sampling: K replies per prompt, from one prompt encoding vs K requests vs one at a time
-    ct2_backend = backends["ctranslate2"]
-    assert isinstance(ct2_backend, CT2Backend)
-    modes = {m: run_samples(ct2_backend, sampled, args.k, m) for m in ("one_at_a_time", "k_requests", "shared")}
+    ct2 = backends["ctranslate2"]
+    assert isinstance(ct2, CT2Backend)
+    modes = {m: run_samples(ct2, sampled, args.k, m) for m in ("one_at_a_time", "k_requests", "shared")}
     base = max(modes["one_at_a_time"]["samples_per_s"], 1e-9)
     out["ct2_k_samples"] = {
-        "k": args.k, "prompts": len(sampled), "prompt_tokens": [len(ct2_backend.tokenizer(ct2_backend.prompt_text(r))
-        ["input_ids"]) for r in sampled], **modes,
+        "k": args.k, "prompts": len(sampled), "prompt_tokens": [len(ct2.tokenizer(ct2.prompt_text(r))["input_ids"])
+        for r in sampled], **modes,
         "samples_per_s_vs_one_at_a_time": {m: round(v["samples_per_s"] / base, 2) for m, v in modes.items()},
     }  # fmt: skip
+    # several questions per view, answer-length replies (the difficulty stage): openings shared or encoded whole
+    out["ct2_shared_view"] = shared_opening(ct2, shared_view_requests(args.k_prompts, 24), 2)
     out["load_avg_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     for b in backends.values():
         b.close()
