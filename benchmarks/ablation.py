@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import platform
+import random
 import shutil
 import sys
 import time
@@ -148,38 +149,31 @@ def chain_stats(chains: list[tuple[dict[str, Any], str]]) -> dict[str, Any]:
 # ---- evaluation ---------------------------------------------------------------------------------------------
 
 
-def evaluate_model(model: str | None, items: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
-    """Greedy completions from the model (CTranslate2 int8), scored per condition with the eval command's code;
-    per-item accuracy kept for the bootstraps."""
-    started = time.perf_counter()
-    path = None if model is None else resolve_model(model)
-    backend = CT2Backend(path, batch_size=args.eval_batch, intra_threads=args.threads)
-    out: dict[str, Any] = {"model": str(path) if path else "embedded SmolLM2-135M"}
-    try:
-        for cond in CONDITIONS:
-            prompts = [it["prompt"] if cond == "with_subtitles" else strip_subtitles(it["prompt"]) for it in items]
-            reqs = [GenRequest([Message(m["role"], m["content"]) for m in p], max_new_tokens=args.max_new_tokens)
-                    for p in prompts]  # fmt: skip
-            t0 = time.perf_counter()
-            texts = [r.text for r in backend.generate(reqs)]
-            seconds = time.perf_counter() - t0
-            metrics = score(items, [[t] for t in texts])
-            per_item = [answer_score(parse_completion(t).answer, it["solution"], it["problem_type"], it["options"])
-                        for it, t in zip(items, texts, strict=True)]  # fmt: skip
-            assert abs(sum(per_item) / len(per_item) - metrics["accuracy"]) < 1e-9
-            ci = bootstrap_mean(per_item, args.resamples, args.seed)
-            out[cond] = {"items": len(items), "accuracy": round(metrics["accuracy"], 4), "accuracy_ci95": [
-                round(ci.low, 4), round(ci.high, 4)], "format_rate": round(metrics["format_rate"], 4),
-                "reward": round(metrics["reward"], 4), "mean_tiou": metrics["mean_tiou"],
-                "accuracy_by_type": metrics["accuracy_by_type"], "seconds_per_item": round(seconds / len(items), 3),
-                "per_item": per_item, "examples": [{"sample_id": it["sample_id"], "completion": t}
-                                                   for it, t in list(zip(items, texts, strict=True))[:2]]}  # fmt: skip
-            log.info("%s %s: accuracy %.3f [%.3f, %.3f], format %.2f, %.2f s/item", out["model"], cond,
-                     metrics["accuracy"], ci.low, ci.high, metrics["format_rate"], seconds / len(items))  # fmt: skip
-    finally:
-        backend.close()
-    out["seconds"] = round(time.perf_counter() - started, 1)
-    return out
+def evaluate_condition(
+    backend: CT2Backend, items: list[dict[str, Any]], cond: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Greedy completions (CTranslate2 int8) for one condition, scored with the eval command's code; per-item
+    accuracy kept for the bootstraps."""
+    prompts = [it["prompt"] if cond == "with_subtitles" else strip_subtitles(it["prompt"]) for it in items]
+    reqs = [GenRequest([Message(m["role"], m["content"]) for m in p], max_new_tokens=args.max_new_tokens)
+            for p in prompts]  # fmt: skip
+    t0 = time.perf_counter()
+    texts = [r.text for r in backend.generate(reqs)]
+    seconds = time.perf_counter() - t0
+    metrics = score(items, [[t] for t in texts])
+    per_item = [answer_score(parse_completion(t).answer, it["solution"], it["problem_type"], it["options"])
+                for it, t in zip(items, texts, strict=True)]  # fmt: skip
+    assert abs(sum(per_item) / len(per_item) - metrics["accuracy"]) < 1e-9
+    ci = bootstrap_mean(per_item, args.resamples, args.seed)
+    log.info("%s: accuracy %.3f [%.3f, %.3f], format %.2f, %.2f s/item", cond, metrics["accuracy"], ci.low, ci.high,
+             metrics["format_rate"], seconds / len(items))  # fmt: skip
+    return {"items": len(items), "accuracy": round(metrics["accuracy"], 4),
+            "accuracy_ci95": [round(ci.low, 4), round(ci.high, 4)], "format_rate": round(metrics["format_rate"], 4),
+            "reward": round(metrics["reward"], 4), "mean_tiou": metrics["mean_tiou"],
+            "accuracy_by_type": metrics["accuracy_by_type"], "seconds": round(seconds, 1),
+            "seconds_per_item": round(seconds / len(items), 3), "per_item": per_item,
+            "examples": [{"sample_id": it["sample_id"], "completion": t}
+                         for it, t in list(zip(items, texts, strict=True))[:2]]}  # fmt: skip
 
 
 def trained(run_dir: Path, train: Any) -> dict[str, Any]:
@@ -194,21 +188,40 @@ def trained(run_dir: Path, train: Any) -> dict[str, Any]:
 
 
 def evaluated(model: str | None, items: list[dict[str, Any]], args: argparse.Namespace, name: str) -> dict[str, Any]:
-    """``evaluate_model``, cached in the work folder by model name, items and decoding settings."""
+    """The model scored in each of ``args.conditions``; each condition cached in the work folder by model name,
+    items and decoding settings (so a run cut short keeps what it scored)."""
+    path = None if model is None else resolve_model(model)
+    out: dict[str, Any] = {"model": str(path) if path else "embedded SmolLM2-135M"}
     key = {"items": [it["sample_id"] for it in items], "max_new_tokens": args.max_new_tokens}
-    cache = args.work / f"eval-{name}.json"
-    if cache.is_file():
-        doc = json.loads(cache.read_text())
-        if doc.get("key") == key:
-            log.info("reusing the eval of %s", name)
-            return dict(doc["result"])
-    result = evaluate_model(model, items, args)
-    cache.write_text(json.dumps({"key": key, "result": result}))
-    return result
+    backend: CT2Backend | None = None
+    try:
+        for cond in args.conditions.split(","):
+            cache = args.work / f"eval-{name}-{cond}.json"
+            if cache.is_file() and (doc := json.loads(cache.read_text())).get("key") == key:
+                log.info("reusing the %s eval of %s", cond, name)
+                out[cond] = doc["result"]
+                continue
+            backend = backend or CT2Backend(path, batch_size=args.eval_batch, intra_threads=args.threads)
+            log.info("scoring %s (%s, %d items)", name, cond, len(items))
+            out[cond] = evaluate_condition(backend, items, cond, args)
+            cache.write_text(json.dumps({"key": key, "result": out[cond]}))
+    finally:
+        if backend is not None:
+            backend.close()
+    return out
+
+
+def differences(done: dict[str, Any], first: str, second: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Paired bootstrap of ``second`` − ``first`` per condition both were scored in."""
+    a, b = done[first]["eval"], done[second]["eval"]
+    return {c: paired_difference(a[c]["per_item"], b[c]["per_item"], args.resamples, args.seed).as_dict()
+            for c in CONDITIONS if c in a and c in b}  # fmt: skip
 
 
 def leak_split(result: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
     """Accuracy without subtitles on items the transcript does / does not answer."""
+    if "without_subtitles" not in result:
+        return {}
     per = result["without_subtitles"]["per_item"]
     out = {}
     for name, want in (("leaky", True), ("not_leaky", False)):
@@ -225,6 +238,10 @@ def run(args: argparse.Namespace) -> int:
     from trainers.sft import train_sft
 
     items = read_heldout(args.heldout, args.eval_limit)
+    if args.eval_items and args.eval_items < len(items):
+        # a fixed subset (seeded, kept in file order) when there is no time to score every item
+        keep = sorted(random.Random(args.seed).sample(range(len(items)), args.eval_items))
+        items = [items[i] for i in keep]
     held_videos = {it["video_id"] for it in items}
     wanted = args.variants.split(",")
     chains = variant_chains(args.llm_data, args.skeleton_data, wanted)
@@ -284,17 +301,18 @@ def run(args: argparse.Namespace) -> int:
         save()
     done = doc["variants"]
     if not args.train_only and "a" in done and "b" in done:
-        doc["b_minus_a"] = {c: paired_difference(done["a"]["eval"][c]["per_item"], done["b"]["eval"][c]["per_item"],
-                                                 args.resamples, args.seed).as_dict() for c in CONDITIONS}  # fmt: skip
+        doc["b_minus_a"] = differences(done, "a", "b", args)
     if not args.train_only and "b" in done and "c" in done:
-        doc["b_minus_c"] = {c: paired_difference(done["c"]["eval"][c]["per_item"], done["b"]["eval"][c]["per_item"],
-                                                 args.resamples, args.seed).as_dict() for c in CONDITIONS}  # fmt: skip
+        doc["b_minus_c"] = differences(done, "c", "b", args)
     save()
     if args.grpo_steps > 0 and done:
         # the best SFT model by held-out accuracy averaged over both conditions (ties: the earlier variant), or the
         # one named by --grpo-from (to start GRPO while the SFT models are still being scored)
-        best = args.grpo_from if args.grpo_from != "best" else max(
-            done, key=lambda v: sum(done[v]["eval"][c]["accuracy"] for c in CONDITIONS))  # fmt: skip
+        def mean_accuracy(v: str) -> float:
+            ev = done[v]["eval"]
+            return sum(ev[c]["accuracy"] for c in CONDITIONS if c in ev)
+
+        best = args.grpo_from if args.grpo_from != "best" else max(done, key=mean_accuracy)
         grpo_dir = args.work / f"grpo-from-{best}"
         grpo = GrpoSettings(model=str(args.work / f"sft-{best}"), max_steps=args.grpo_steps,
                             batch_size=args.grpo_batch, num_generations=args.num_generations,
@@ -313,9 +331,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
         doc["grpo"]["eval"] = timed("eval_grpo", lambda: evaluated(str(grpo_dir), items, args, grpo_dir.name))
         doc["grpo"]["eval"]["without_subtitles_by_leak"] = leak_split(doc["grpo"]["eval"], items)
-        doc["grpo_minus_sft"] = {c: paired_difference(done[best]["eval"][c]["per_item"],
-                                                      doc["grpo"]["eval"][c]["per_item"], args.resamples,
-                                                      args.seed).as_dict() for c in CONDITIONS}  # fmt: skip
+        doc["grpo_minus_sft"] = differences({**done, "grpo": doc["grpo"]}, best, "grpo", args)
     doc["total_seconds"] = round(sum(doc["stages"].values()), 1)
     save()
     if set(VARIANTS) <= set(done):  # the card of the training data shows it ('What this data does')
@@ -329,11 +345,11 @@ def headline(doc: dict[str, Any]) -> dict[str, Any]:
     models = {"base": doc.get("base")} | {f"sft-{v}": e["eval"] for v, e in doc["variants"].items()}
     if "grpo" in doc:
         models[f"grpo-from-{doc['grpo']['from']}"] = doc["grpo"]["eval"]
-    out: dict[str, Any] = {name: {c: [m[c]["accuracy"], m[c]["accuracy_ci95"]] for c in CONDITIONS}
+    out: dict[str, Any] = {name: {c: [m[c]["accuracy"], m[c]["accuracy_ci95"]] for c in CONDITIONS if c in m}
                            for name, m in models.items() if m}  # fmt: skip
     for key in ("b_minus_a", "b_minus_c", "grpo_minus_sft"):
         if key in doc:
-            out[key] = {c: [doc[key][c]["mean"], doc[key][c]["low"], doc[key][c]["high"]] for c in CONDITIONS}
+            out[key] = {c: [d["mean"], d["low"], d["high"]] for c, d in doc[key].items()}
     return out
 
 
@@ -362,6 +378,8 @@ def main() -> int:
     r.add_argument("--max-new-tokens", type=int, default=96)
     r.add_argument("--eval-limit", type=int, help="score only the first N held-out items (dry runs)")
     r.add_argument("--eval-batch", type=int, default=16)
+    r.add_argument("--eval-items", type=int, help="score a fixed seeded subset of this many held-out items")
+    r.add_argument("--conditions", default=",".join(CONDITIONS), help="with_subtitles,without_subtitles (order)")
     r.add_argument("--resamples", type=int, default=2000)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--threads", type=int, default=default_threads())
