@@ -360,6 +360,21 @@ def render(doc: dict[str, Any]) -> str:
         rows = [[k, json.dumps(v)] for k, v in llm.items() if k not in ("machine",)]
         parts += ["## Embedded LLM tokens/s, batched vs one at a time (`llm_throughput.py`)", "",
                   _md_table(["field", "value"], rows), ""]  # fmt: skip
+    ab = doc.get("synthesis_ab")
+    if ab:
+        parts += [f"## Synthesis before ({ab['revisions']['before']}) vs after ({ab['revisions']['after']}), one run "
+                  f"(`synthesis_ab.py`, {ab['config']}, {len(ab['inputs'])} clips, perception cached)", "",
+                  "CPU seconds are the curate processes' own (their start-up subtracted), so they hold on busy cores; "
+                  "the difficulty CPU share also counts negatives and pools (an upper bound).", ""]  # fmt: skip
+        rows = [[side, i + 1, p["stage_wall"]["draft"], p["stage_wall"]["refine"], p["stage_wall"]["difficulty"],
+                 p["cpu"]["draft+refine"], p["cpu"]["difficulty+negatives+pools"], p["difficulty_share_wall"],
+                 p["difficulty_share_cpu_upper"], p["sft_rows"], p["wall_per_sft_row"], p["cpu_per_sft_row"],
+                 round(p["load"][0], 1)]
+                for side, passes in ab["passes"].items() for i, p in enumerate(passes)]  # fmt: skip
+        header = ["side", "pass", "draft s", "refine s", "difficulty s", "CPU draft+refine", "CPU difficulty+",
+                  "difficulty share (wall)", "share (CPU)", "SFT rows", "wall s / SFT row", "CPU s / SFT row",
+                  "load"]  # fmt: skip
+        parts += [_md_table(header, rows), ""]
     sc = doc.get("scale")
     if sc:
         mem, full = sc["memory"], sc["full_subset"]
@@ -407,7 +422,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.render_only:
         doc = json.loads(args.out.read_text())
-        doc |= {"perception": load_json(RESULTS / "perception.json"), "scale": load_json(RESULTS / "scale.json")}
+        doc |= {"perception": load_json(RESULTS / "perception.json"), "scale": load_json(RESULTS / "scale.json"),
+                "llm": load_json(RESULTS / "llm_throughput.json") or doc.get("llm"),
+                "synthesis_ab": load_json(RESULTS / "synthesis_ab.json")}  # fmt: skip
         args.md.write_text(render(doc))
         log.info("rebuilt %s from %s", args.md, args.out)
         return
@@ -437,11 +454,12 @@ def main() -> None:
         "perception": load_json(RESULTS / "perception.json"),
         "llm": llm,
         "scale": load_json(RESULTS / "scale.json"),
+        "synthesis_ab": load_json(RESULTS / "synthesis_ab.json"),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "wall_s": round(time.perf_counter() - started, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    slim = {k: v for k, v in doc.items() if k not in ("perception", "scale")}  # those keep their own files
+    slim = {k: v for k, v in doc.items() if k not in ("perception", "scale", "synthesis_ab")}  # in their own files
     slim["sources"] = {"perception": "perception.json", "scale": "scale.json", "llm": "llm_throughput.json"}
     args.out.write_text(json.dumps(slim, indent=1) + "\n")
     args.md.write_text(render(doc))
