@@ -8,7 +8,8 @@ is the unbiased estimate 1 − C(n−c, k) / C(n, k) (k = `pass_k`, 1 by default
 Which policy answers, and how (`prime`): a pass rate means something only if the policy answers in the expected
 format. The embedded SmolLM2-135M rarely closes `<think>` on its own, so with it (`prime: auto`, no `policy.model`)
 the assistant turn is prefilled with an empty think block and `<answer>` (`prime: answer`): the policy writes the
-answer alone, stopped at `</answer>`, which also makes a sample a few tokens instead of a whole chain. A policy
+answer alone, stopped at `</answer>` or the end of its first line, which also makes a sample a few tokens instead
+of a whole chain. A policy
 given by path (`policy.model`, e.g. the recipe's SFT model) is prefilled with `<think>` only (`prime: think`) and
 reasons first. Each estimate names its policy and prime (`Difficulty.policy`); the pools stage puts it in the RL
 rows' provenance, so the card's provenance table says which policy the difficulties come from.
@@ -94,6 +95,9 @@ class Estimates:
 
 PREFILLS = {"answer": "<think>\n</think>\n<answer>", "think": "<think>"}
 STOP = "</answer>"
+# What ends a sample: the answer block, and with prime `answer` also the answer's first line (answers are one line;
+# a policy that rambles on costs decoding and says nothing more: 2x fewer tokens on the demo's tasks)
+STOPS = {"answer": [STOP, "\n"], "think": [STOP]}
 
 
 def bucket(correct: int, answered: int) -> str:
@@ -132,7 +136,7 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
 
     name = "difficulty"
     Config = DifficultyConfig
-    version = 2
+    version = 3  # 3: prime `answer` samples end at the answer's first line
     reads = ("tasks",)
     needs = ("tasks",)
     uses = ("policy",)  # the run's policy model, whose pass@K this is
@@ -183,7 +187,7 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
         max_new = cfg.answer_tokens if self.prime == "answer" else cfg.max_new_tokens
         requests = [
             GenRequest(task_messages(t, views[t.video_id], subtitles=cfg.subtitles), max_new, cfg.temperature,
-                       cfg.seed, prefill=prefill, stop=[STOP])
+                       cfg.seed, prefill=prefill, stop=STOPS[self.prime])
             for t in tasks
         ]  # fmt: skip
 

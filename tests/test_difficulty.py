@@ -36,10 +36,12 @@ class ByTaskAndSeed(LLMBackend):
         self.sample_calls: list[tuple[int, int]] = []  # (requests, k) per call
         self.generate_calls: list[int] = []  # requests per call
         self.prefills: set[str] = set()
+        self.stops: set[tuple[str, ...]] = set()
 
     def _answer(self, req: GenRequest) -> GenResult:
         self.drawn += 1
         self.prefills.add(req.prefill)
+        self.stops.add(tuple(req.stop))
         user = req.messages[-1].content
         i = next(n for n, t in enumerate(self.tasks) if t.question in user)
         task, right = self.tasks[i], self.script[i][req.seed or 0] == "R"
@@ -118,10 +120,13 @@ def test_the_policy_answers_in_format_and_is_recorded(tasks_views):
     stage = DifficultyStage(policy, DifficultyConfig(k=2))
     found = stage.estimate(tasks, views)
     assert policy.prefills == {PREFILLS["answer"]} == {"<think>\n</think>\n<answer>"}
+    assert policy.stops == {("</answer>", "\n")}  # the answer alone: its first line
     assert found[0].correct == found[0].samples == 2  # the bare answer after the primed prefill is scored
     assert all(d.policy == "by-task-and-seed; prime=answer" for d in found) and stage.models() == [found[0].policy]
-    think = DifficultyStage(ByTaskAndSeed(tasks, SCRIPTS), DifficultyConfig(k=2), policy_model="/models/sft")
+    thinker = ByTaskAndSeed(tasks, SCRIPTS)
+    think = DifficultyStage(thinker, DifficultyConfig(k=2), policy_model="/models/sft")
     assert think.prime == "think" and think.estimate(tasks[:1], views)[0].correct == 2
+    assert thinker.stops == {("</answer>",)}  # reasoning spans lines
     # the RL rows say which policy made their difficulty (the card's provenance table lists it under pools)
     rl, _ = PoolsStage(PoolsConfig(keep_prompt_answerable=True)).rl(tasks, views, (), found, stage.keep)
     assert rl and all("difficulty policy: by-task-and-seed; prime=answer" in r.provenance.models for r in rl)  # type: ignore[union-attr]

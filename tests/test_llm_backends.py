@@ -199,6 +199,29 @@ def test_cut_at_stop_takes_the_earliest_stop():
     assert cut_at_stop("a</think>b\nc", ["\n", "</think>"]) == ("a", True)
     assert cut_at_stop("abc", ["x", ""]) == ("abc", False)
     assert GenResult.failed("timeout").finish_reason == "error"
+    # white space that opens a reply ends nothing: the answer's first line, not an empty reply
+    assert cut_at_stop("\n 4.5\nmore", ["\n"]) == ("\n 4.5", True)
+    assert cut_at_stop("\n\n", ["\n"]) == ("\n\n", False)
+
+
+def test_the_transformers_stopping_criteria_wait_for_text_before_a_stop():
+    """The transformers backend's rows stop as `cut_at_stop` cuts (Hugging Face's stop_strings would stop at the
+    opening newline), on the embedded model's real tokenizer."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from curation.llm.transformers_backend import stop_after_text
+    from trainers.embedded import embedded_model_dir
+
+    tok = AutoTokenizer.from_pretrained(embedded_model_dir(), local_files_only=True)
+    prompt = tok("Question: 2 + 2?", add_special_tokens=False)["input_ids"]
+    criteria = stop_after_text(tok, len(prompt), ["\n", "</answer>"])[0]
+
+    def stops(reply: str) -> bool:
+        ids = torch.tensor([prompt + tok(reply, add_special_tokens=False)["input_ids"]])
+        return bool(criteria(ids, None)[0])
+
+    assert not stops("\n") and not stops("\n4") and stops("\n4\n") and stops("4</answer>")
 
 
 # ---- the embedded model through the transformers backend -----------------------------------------------

@@ -31,8 +31,10 @@ class GenRequest:
     """One chat completion to make.
 
     `prefill` starts the assistant turn (the reply continues it, and `text` excludes it); `stop` strings end the
-    reply early and are not included in `text`. `temperature == 0` means greedy decoding. `seed` makes a
-    sampled reply reproducible (within the limits each backend documents).
+    reply early and are not included in `text`; white space that opens the reply ends nothing (stop "\n" ends a
+    reply "\nB\n…" after "B", not before it — local backends; an OpenAI-compatible server stops where it stops).
+    `temperature == 0` means greedy decoding. `seed` makes a sampled reply reproducible (within the limits each
+    backend documents).
     """
 
     messages: list[Message]
@@ -101,13 +103,14 @@ class LLMBackend(abc.ABC):
 
 
 def cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
-    """`text` up to the first stop string (excluded), and whether one was found."""
+    """`text` up to the first stop string (excluded) after its leading white space, and whether one was found."""
     cut = len(text)
+    start = cut - len(text.lstrip())
     found = False
     for s in stop:
         if not s:
             continue
-        i = text.find(s)
+        i = text.find(s, start)
         if i != -1 and i < cut:
             cut, found = i, True
     return text[:cut], found

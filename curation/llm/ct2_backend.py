@@ -18,7 +18,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from curation.llm.base import GenRequest, GenResult, LLMBackend, Settle, decoded
+from curation.llm.base import GenRequest, GenResult, LLMBackend, Settle, cut_at_stop, decoded
 
 log = logging.getLogger(__name__)
 
@@ -268,8 +268,10 @@ class CT2Backend(LLMBackend):
             if last or ids[-1] in self._eos or len(ids) >= limits[b]:
                 return True
             if stops:
-                tail = self.tokenizer.decode(ids[-_STOP_WINDOW:], skip_special_tokens=True)
-                return any(x in tail for x in stops)
+                # the reply's last tokens, or all of it while short: white space that opens a reply ends nothing
+                short = len(ids) <= _STOP_WINDOW
+                text = str(self.tokenizer.decode(ids[-_STOP_WINDOW:], skip_special_tokens=True))
+                return cut_at_stop(text, stops)[1] if short else any(x in text for x in stops)
             return False
 
         def step(s: Any) -> bool:

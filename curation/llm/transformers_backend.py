@@ -9,7 +9,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from curation.llm.base import GenRequest, GenResult, LLMBackend, decoded
+from curation.llm.base import GenRequest, GenResult, LLMBackend, cut_at_stop, decoded
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +134,7 @@ class TransformersBackend(LLMBackend):
         else:  # greedy: clear sampling knobs a model's generation_config may carry, so nothing warns
             kwargs.update(temperature=None, top_k=None, top_p=None)
         if reqs[0].stop:
-            kwargs["stop_strings"] = list(reqs[0].stop)
-            kwargs["tokenizer"] = self.tokenizer
+            kwargs["stopping_criteria"] = stop_after_text(self.tokenizer, enc["input_ids"].shape[1], reqs[0].stop)
         with self._lock, torch.inference_mode():
             if temperature > 0:
                 seeds = ",".join(str(r.seed if r.seed is not None else 0) for r in reqs)
@@ -146,3 +145,17 @@ class TransformersBackend(LLMBackend):
 
     def _decode(self, ids: list[int], req: GenRequest) -> GenResult:
         return decoded(ids, req, self._eos, lambda ids: str(self.tokenizer.decode(ids, skip_special_tokens=True)))
+
+
+def stop_after_text(tokenizer: Any, prompt_len: int, stop: list[str]) -> Any:
+    """Stopping criteria that end a row once its reply holds a stop string after its leading white space (the
+    semantics of `cut_at_stop`, which Hugging Face's own `stop_strings` lack)."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class AfterText(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            rows = [tokenizer.decode(r[prompt_len:], skip_special_tokens=True) for r in input_ids.tolist()]
+            return torch.tensor([cut_at_stop(t, stop)[1] for t in rows], dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([AfterText()])
