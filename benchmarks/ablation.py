@@ -259,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
                     "by_type": dict(Counter(it["problem_type"] for it in items)),
                     "subtitle_leak": sum(bool(it["subtitle_leak"]) for it in items)},  # fmt: skip
         "train_videos": len(train_videos), "disjoint_by_video_hash": True,
-        "variants": {}, "stages": {},
+        "variants": {}, "stages": {}, "finding": args.finding,
     }  # fmt: skip
 
     def save() -> None:
@@ -334,7 +334,7 @@ def run(args: argparse.Namespace) -> int:
         doc["grpo_minus_sft"] = differences({**done, "grpo": doc["grpo"]}, best, "grpo", args)
     doc["total_seconds"] = round(sum(doc["stages"].values()), 1)
     save()
-    if set(VARIANTS) <= set(done):  # the card of the training data shows it ('What this data does')
+    if {"a", "b"} <= set(done) and not args.train_only:  # the training data's card shows it ('What this data does')
         (args.llm_data / EFFECT_FILE).write_text(json.dumps(doc, indent=1, default=str) + "\n")
     print(json.dumps(headline(doc), indent=1))
     return 0
@@ -386,6 +386,7 @@ def main() -> int:
     r.add_argument("--skip-base", action="store_true")
     r.add_argument("--grpo-from", default="best", choices=("best", *VARIANTS), help="SFT model GRPO starts from")
     r.add_argument("--train-only", action="store_true", help="train (or reuse) the models, score nothing")
+    r.add_argument("--finding", default="", help="one paragraph on what the numbers mean (kept in the result)")
     r.set_defaults(func=run)
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
