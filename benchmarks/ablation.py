@@ -201,6 +201,9 @@ def evaluated(model: str | None, items: list[dict[str, Any]], args: argparse.Nam
                 log.info("reusing the %s eval of %s", cond, name)
                 out[cond] = doc["result"]
                 continue
+            if args.cached_only:
+                log.info("not scored: %s (%s)", name, cond)
+                continue
             backend = backend or CT2Backend(path, batch_size=args.eval_batch, intra_threads=args.threads)
             log.info("scoring %s (%s, %d items)", name, cond, len(items))
             out[cond] = evaluate_condition(backend, items, cond, args)
@@ -386,6 +389,7 @@ def main() -> int:
     r.add_argument("--skip-base", action="store_true")
     r.add_argument("--grpo-from", default="best", choices=("best", *VARIANTS), help="SFT model GRPO starts from")
     r.add_argument("--train-only", action="store_true", help="train (or reuse) the models, score nothing")
+    r.add_argument("--cached-only", action="store_true", help="report only the scores already in --work")
     r.add_argument("--finding", default="", help="one paragraph on what the numbers mean (kept in the result)")
     r.set_defaults(func=run)
     args = p.parse_args()
