@@ -22,8 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     p.add_argument("--no-real", action="store_true", help="only the generated clips")
-    p.add_argument("--variants", type=int, default=0, metavar="N",
-                   help="also write N varied generated clips v{SEED}_{i}.mp4 (colours, words, boxes, narration)")
+    p.add_argument(
+        "--variants",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also write N varied generated clips v{SEED}_{i}.mp4 (colours, words, boxes, narration)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the varied clips (other seeds, other clips)")
     p.set_defaults(func=run)
 
