@@ -37,6 +37,8 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from output import write_json  # noqa: E402  (benchmarks/, the script's folder)
+
 from curation.checks.base import chain_text  # noqa: E402
 from curation.llm.base import GenRequest  # noqa: E402
 from curation.llm.ct2_backend import CT2Backend  # noqa: E402
@@ -266,11 +268,7 @@ def run(args: argparse.Namespace) -> int:
     }  # fmt: skip
 
     def save() -> None:
-        text = json.dumps(doc, indent=1, default=str)
-        (args.work / "ablation.json").write_text(text + "\n")
-        if args.out:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(text + "\n")
+        write_json(doc, args.work / "ablation.json", args.out)
 
     def timed(name: str, fn: Any) -> Any:
         t0 = time.perf_counter()

@@ -22,6 +22,8 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from output import write_json  # noqa: E402  (benchmarks/, the script's folder)
+
 from trainers.config import EvalSettings, GrpoSettings, SftSettings, default_threads  # noqa: E402
 from trainers.evaluate import evaluate  # noqa: E402
 from trainers.grpo import train_grpo  # noqa: E402
@@ -86,11 +88,7 @@ def main() -> int:
         return result
 
     def save() -> None:
-        text = json.dumps(doc, indent=1, default=str)
-        (args.work / "train_recipe.json").write_text(text + "\n")
-        if args.out:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(text + "\n")
+        write_json(doc, args.work / "train_recipe.json", args.out)
 
     doc["eval_base"] = summary(stage("eval_base", lambda: evaluate(None, data, ev)))
     save()
