@@ -360,6 +360,27 @@ def render(doc: dict[str, Any]) -> str:
         rows = [[k, json.dumps(v)] for k, v in llm.items() if k not in ("machine",)]
         parts += ["## Embedded LLM tokens/s, batched vs one at a time (`llm_throughput.py`)", "",
                   _md_table(["field", "value"], rows), ""]  # fmt: skip
+    ev = doc.get("evidence")
+    if ev:
+        sp = ev["speed"]
+        scores = ev["quality"]["scores"]
+        rows = [[side, sp["video_s_per_s"][side], sp["video_s_per_cpu_s"][side],
+                 ", ".join(f"{k.split(':')[1]} {v['precision']}/{v['recall']}" for k, v in scores.items()
+                           if k.startswith(side + ":"))]
+                for side in sp["video_s_per_s"]]  # fmt: skip
+        header = ["side", "video-s per wall-s", "video-s per CPU-s", "precision/recall"]
+        parts += [f"## Evidence before ({ev['before']}) vs after (`evidence.py`, load {round(ev['load'][0], 1)})", "",
+                  f"{sp['keyframes']} keyframes of {len(sp['clips'])} clips, {sp['video_seconds']} s of video; best "
+                  "pass of each; precision/recall on the labelled keyframes.", "",
+                  _md_table(header, rows), ""]  # fmt: skip
+    sc_cli = doc.get("shots_cli")
+    if sc_cli:
+        rows = [[name, r["wall_median"], r["wall_best"], r["cpu_median"]]
+                for name, r in (("now", sc_cli["ours_over_scenedetect"]),
+                                (sc_cli["before"], sc_cli["before_over_scenedetect"]))]  # fmt: skip
+        parts += [f"## `vidcot shots` / the scenedetect CLI on {sc_cli['clip']} (`shots_cli.py`, load "
+                  f"{round(sc_cli['load'][0], 1)})", "",
+                  _md_table(["code", "wall median", "wall best", "CPU median"], rows), ""]  # fmt: skip
     ab = doc.get("synthesis_ab")
     if ab:
         parts += [f"## Synthesis before ({ab['revisions']['before']}) vs after ({ab['revisions']['after']}), one run "
@@ -424,7 +445,9 @@ def main() -> None:
         doc = json.loads(args.out.read_text())
         doc |= {"perception": load_json(RESULTS / "perception.json"), "scale": load_json(RESULTS / "scale.json"),
                 "llm": load_json(RESULTS / "llm_throughput.json") or doc.get("llm"),
-                "synthesis_ab": load_json(RESULTS / "synthesis_ab.json")}  # fmt: skip
+                "synthesis_ab": load_json(RESULTS / "synthesis_ab.json"),
+                "evidence": load_json(RESULTS / "evidence.json"),
+                "shots_cli": load_json(RESULTS / "shots_cli.json")}  # fmt: skip
         args.md.write_text(render(doc))
         log.info("rebuilt %s from %s", args.md, args.out)
         return
@@ -455,11 +478,14 @@ def main() -> None:
         "llm": llm,
         "scale": load_json(RESULTS / "scale.json"),
         "synthesis_ab": load_json(RESULTS / "synthesis_ab.json"),
+        "evidence": load_json(RESULTS / "evidence.json"),
+        "shots_cli": load_json(RESULTS / "shots_cli.json"),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "wall_s": round(time.perf_counter() - started, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    slim = {k: v for k, v in doc.items() if k not in ("perception", "scale", "synthesis_ab")}  # in their own files
+    own_files = ("perception", "scale", "synthesis_ab", "evidence", "shots_cli")
+    slim = {k: v for k, v in doc.items() if k not in own_files}
     slim["sources"] = {"perception": "perception.json", "scale": "scale.json", "llm": "llm_throughput.json"}
     args.out.write_text(json.dumps(slim, indent=1) + "\n")
     args.md.write_text(render(doc))
