@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import Any
-
-import pyarrow as pa
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from schemas.arrow import arrow_schema, unwrap_optional
 from schemas.bundle import VideoView
@@ -50,13 +49,28 @@ RECORDS: dict[str, type] = {
     "rejects": RejectRecord,
 }
 TABLES: tuple[str, ...] = tuple(RECORDS)
-SCHEMAS: dict[str, pa.Schema] = {name: arrow_schema(cls) for name, cls in RECORDS.items()}
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    SCHEMAS: dict[str, pa.Schema]
+
+
+@cache
+def _schemas() -> dict[str, pa.Schema]:
+    return {name: arrow_schema(cls) for name, cls in RECORDS.items()}
+
+
+def __getattr__(name: str) -> Any:
+    """`SCHEMAS` is built on first use (it imports pyarrow, which commands that write no table do not need)."""
+    if name == "SCHEMAS":
+        return _schemas()
+    raise AttributeError(f"module 'schemas' has no attribute {name!r}")
 
 
 def schema_for(table: str) -> pa.Schema:
     """The Arrow schema of a table, with a clear error for an unknown name."""
     try:
-        return SCHEMAS[table]
+        return _schemas()[table]
     except KeyError:
         raise KeyError(f"unknown table {table!r}; tables are: {', '.join(TABLES)}") from None
 
@@ -67,6 +81,8 @@ def to_arrow(table: str, records: list[Any]) -> pa.Table:
     for r in records:
         if not isinstance(r, cls):
             raise TypeError(f"table {table!r} takes {cls.__name__}, got {type(r).__name__}")
+    import pyarrow as pa
+
     rows = [dataclasses.asdict(r) for r in records]
     return pa.Table.from_pylist(rows, schema=schema_for(table))
 
