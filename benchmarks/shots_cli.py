@@ -17,18 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from children import run_timed, worktrees  # noqa: E402  (benchmarks/, the script's folder)
 
 from trainers.embedded import cache_root  # noqa: E402
 
@@ -47,16 +46,6 @@ def hard_clip() -> Path:
     return build_hard_clip(samples, assets_dir() / "x" / "usr/share/doc/opencv-doc/examples/data", out).path
 
 
-def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
-    """Wall and CPU seconds (user + system) of one child process run to completion."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clip", type=Path, help="default: the hard 720p clip")
@@ -72,27 +61,21 @@ def main() -> None:
         "scenedetect": [str(BIN / "scenedetect"), "-i", str(clip), "detect-adaptive", "list-scenes", "-n"],
     }
     load = os.getloadavg()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, worktrees([args.before] if args.before else [], Path(tmp)) as trees:
         cwd = {name: Path(tmp) for name in cmds}
         env = {name: dict(os.environ) for name in cmds}
         if args.before:
-            old = Path(tmp) / "before"
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(old), args.before], check=True
-            )
+            old = trees[args.before]
             cmds["before"] = [sys.executable, "-m", "flows.cli", "shots", str(clip)]
             cwd["before"], env["before"] = old, {**os.environ, "PYTHONPATH": str(old)}
         runs: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in cmds}
-        try:
-            for k in range(args.repeats):
-                for name in list(cmds) if k % 2 == 0 else list(cmds)[::-1]:
-                    wall, cpu = timed(cmds[name], cwd[name], env[name])
-                    runs[name]["wall"].append(round(wall, 3))
-                    runs[name]["cpu"].append(round(cpu, 3))
-                    print(f"{k + 1}/{args.repeats} {name}: wall {wall:.2f} s, cpu {cpu:.2f} s", file=sys.stderr)
-        finally:
-            if args.before:
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False)
+        for k in range(args.repeats):
+            for name in list(cmds) if k % 2 == 0 else list(cmds)[::-1]:
+                done, wall, cpu = run_timed(cmds[name], cwd[name], env[name])
+                done.check_returncode()
+                runs[name]["wall"].append(round(wall, 3))
+                runs[name]["cpu"].append(round(cpu, 3))
+                print(f"{k + 1}/{args.repeats} {name}: wall {wall:.2f} s, cpu {cpu:.2f} s", file=sys.stderr)
 
     def ratio(kind: str, how: Any, name: str = "ours") -> float:
         return round(how(runs[name][kind]) / how(runs["scenedetect"][kind]), 3)

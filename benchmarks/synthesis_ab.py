@@ -16,24 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from children import ROOT, run_timed, worktrees  # benchmarks/, the script's folder
+
 SYNTHESIS = ("tasks", "draft", "refine", "verify", "negatives", "difficulty", "pools")
-
-
-def worktree(rev: str, where: Path) -> Path:
-    """A detached worktree of `rev` (made once per run, removed at the end)."""
-    path = where / f"wt-{rev.replace('/', '_')}"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(path), rev], check=True)
-    return path
 
 
 def curate(
@@ -45,14 +36,9 @@ def curate(
     if config:
         cmd += ["--config", str((ROOT / config).resolve())]
     env = {**os.environ, "PYTHONPATH": str(code), "HF_HUB_OFFLINE": "1"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    done = subprocess.run(cmd, cwd=code, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done, wall, cpu = run_timed(cmd, code, env, capture=True)
     if done.returncode != 0:
         raise SystemExit(f"curate failed in {code}:\n{done.stderr[-2000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return json.loads(done.stdout), wall, cpu
 
 
@@ -96,8 +82,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="synthesis_ab_") as tmp:
         work = Path(tmp)
         sides = {"before": args.before, "after": args.after}
-        code = {name: worktree(rev, work) for name, rev in sides.items()}
-        try:
+        with worktrees(sides.values(), work) as trees:
+            code = {name: trees[rev] for name, rev in sides.items()}
             warm = {}
             for name in sides:  # perception once per side (stage versions may differ), not timed
                 warm[name] = work / f"warm-{name}"
@@ -109,9 +95,6 @@ def main() -> None:
                     result = one_pass(code[name], inputs, warm[name], work / name, args.config)
                     passes[name].append(result)
                     print(name, json.dumps(result), flush=True)
-        finally:
-            for path in code.values():
-                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False)
     doc = {"revisions": sides, "config": args.config, "inputs": [Path(p).name for p in inputs],
            "cpus": os.cpu_count(), "passes": passes}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
