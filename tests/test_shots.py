@@ -262,7 +262,7 @@ def test_frames_decoded_ahead_are_the_same_frames(media: Path) -> None:
     assert not any(t.name == "decode-ahead" for t in threading.enumerate())
 
     def fails() -> Iterator[DecodedFrame]:
-        yield from shots_mod.FrameReader(path)._frames()
+        yield from shots_mod.FrameReader(path)
         raise DecodeError("the stream broke")
 
     with pytest.raises(DecodeError, match="the stream broke"):
