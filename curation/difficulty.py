@@ -35,10 +35,12 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field
 
+from curation.admission import rl_rule
 from curation.collection import Batches, Collection, StageRows, Work
 from curation.llm.base import GenRequest, GenResult, LLMBackend
 from curation.llm.identity import llm_identity
@@ -148,25 +150,38 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
 
     @classmethod
     def build(cls, collection: Collection) -> DifficultyStage:
-        policy = collection.config.policy
-        return cls(collection.llm(policy), collection.config.difficulty, policy_model=policy.model)
+        policy, pools = collection.config.policy, collection.config.pools
+        # a partial, not a closure: the stage crosses to Dask workers with its batches
+        admit = partial(rl_rule, keep_prompt_answerable=pools.keep_prompt_answerable, skip_leaky=pools.rl_skip_leaky)
+        return cls(collection.llm(policy), collection.config.difficulty, policy_model=policy.model, admit=admit)
 
     def run(self, collection: Collection, batches: Batches) -> StageRows:
-        """pass@K of every task, cached per task (the policy's K samples are a run's most expensive LLM work).
+        """pass@K of every task that can make an RL row, cached per task (the policy's K samples are a run's most
+        expensive LLM work); a task the pools leave out whatever its difficulty (`admit`) is not estimated.
 
         Writes no table: the estimates go to the pools stage (`extra`), with `keep` to drop items by them."""
-        tasks: list[TaskRecord] = collection.rows("tasks")
+        every: list[TaskRecord] = collection.rows("tasks")
+        tasks = [t for t in every if self.admit is None or self.admit(t) is None]
+        if len(tasks) < len(every):
+            log.info("difficulty: %d of %d tasks make no RL row whatever their difficulty; not estimated",
+                     len(every) - len(tasks), len(every))  # fmt: skip
         estimate: Work[TaskRecord, Difficulty] = Work(self, "estimate", collection.views)
         keys = [t.task_id for t in tasks]
         # Batches of tasks, not of samples: K samples of a task share one prompt encoding.
         found = batches.map(keys, tasks, estimate, Difficulty, size=max(1, batches.size), late=self.unknown)
-        return StageRows(extra=Estimates(found, self.keep))
+        return StageRows(extra=Estimates(found, self.keep), stats={"not_estimated": len(every) - len(tasks)})
 
     def __init__(
-        self, backend: LLMBackend, config: DifficultyConfig | None = None, policy_model: str | None = None
+        self,
+        backend: LLMBackend,
+        config: DifficultyConfig | None = None,
+        policy_model: str | None = None,
+        admit: Callable[[TaskRecord], Rejected | None] | None = None,
     ) -> None:
         super().__init__(config)
         self.backend = backend
+        #: why a task makes no RL row whatever its difficulty (the pools' own rules), or None; None: estimate all
+        self.admit = admit
         self.prime = resolve_prime(self.config.prime, policy_model)
         #: which policy made the difficulties, and how it was primed (in every Difficulty and the RL provenance)
         self.policy = f"{getattr(backend, 'model_id', 'unknown')}; prime={self.prime}"

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import Field
 
+from curation.admission import rl_rule, row_rule
 from curation.budget import BudgetConfig, ViewSelection, select_view
 from curation.collection import Batches, Collection, StageRows
 from curation.difficulty import Difficulty, Estimates
@@ -98,7 +99,7 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
 
     def worth_a_row(self, task: TaskRecord) -> bool:
         """Whether a task goes into the pools: not when its prompt prints the answer (unless kept by config)."""
-        return self.config.keep_prompt_answerable or not task.prompt_answerable
+        return row_rule(task, self.config.keep_prompt_answerable) is None
 
     def sft(self, tasks: list[TaskRecord], cots: Iterable[CotRecord], views: dict[str, VideoView]) -> list[SftRecord]:
         """One row per accepted chain: system + user prompt, the chain as the assistant turn."""
@@ -152,11 +153,10 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
             if view is None:
                 continue
             d = diff.get(task.task_id)
-            why = keep(d) if d is not None and keep is not None else None
-            if why is None and self.config.rl_skip_leaky and task.subtitle_leak:
-                why = Rejected("subtitle_leak", "answerable from the transcript")
-            if why is None and not self.worth_a_row(task):
-                why = Rejected("prompt_answerable", "the prompt's duration or shot list prints the answer")
+            # The task's own rules first: the difficulty stage does not estimate a task they leave out.
+            why = rl_rule(task, self.config.keep_prompt_answerable, self.config.rl_skip_leaky)
+            if why is None and d is not None and keep is not None:
+                why = keep(d)
             if why is not None:
                 rejects.append(
                     RejectRecord(self.name, why.reason, why.detail, view.video.path, task.video_id, task.task_id, prov)

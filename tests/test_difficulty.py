@@ -139,3 +139,29 @@ def test_identity_names_the_prime_so_changing_it_recomputes():
     answer = DifficultyStage.identity(run.difficulty, run)
     think = DifficultyStage.identity(run.difficulty.model_copy(update={"prime": "think"}), run)
     assert answer[-1] == "prime=answer" and think[-1] == "prime=think" and "ctranslate2" in answer[0]
+
+
+def test_tasks_no_rl_row_can_take_are_not_estimated_and_the_pool_is_the_same(tasks_views):
+    """A task the pools leave out whatever its difficulty (here: prompt-answerable) costs no policy samples, and the
+    RL pool and its rejects are what estimating every task gives."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from curation.collection import Batches, Collection, StageRows
+
+    tasks, views = tasks_views
+    tasks = [replace(t, prompt_answerable=i % 2 == 0) for i, t in enumerate(tasks)]
+    config = SimpleNamespace(policy=SimpleNamespace(model=None), difficulty=DifficultyConfig(k=K), pools=PoolsConfig())
+    policy = ByTaskAndSeed(tasks, SCRIPTS)
+    coll = Collection(Path("."), views, config, llm=lambda _: policy, results={"tasks": StageRows({"tasks": tasks})})
+    some = DifficultyStage.build(coll).run(coll, Batches(4))
+    every = DifficultyStage(ByTaskAndSeed(tasks, SCRIPTS), config.difficulty).run(coll, Batches(4))
+    assert {d.task_id for d in some.extra.difficulties} == {t.task_id for t in tasks if not t.prompt_answerable}
+    assert some.stats["not_estimated"] == sum(t.prompt_answerable for t in tasks) > 0
+    assert len(every.extra.difficulties) == len(tasks)
+    pools = PoolsStage(PoolsConfig())
+    rows_some, rejects_some = pools.rl(tasks, views, (), some.extra.difficulties, some.extra.keep)
+    rows_every, rejects_every = pools.rl(tasks, views, (), every.extra.difficulties, every.extra.keep)
+    assert rows_some == rows_every and rows_some
+    assert [(r.item_id, r.reason) for r in rejects_some] == [(r.item_id, r.reason) for r in rejects_every]
+    assert {r.reason for r in rejects_some} >= {"prompt_answerable"}
