@@ -21,6 +21,9 @@ wrong answer is mixed whatever the rest would say, and its difficulty is the est
 CTranslate2 judges each sample as it finishes and stops the task's other samples in the same call; other backends
 draw K/2 samples, then the rest for the tasks not settled. All-correct and all-wrong tasks get all K.
 
+Only tasks that can make an RL row are estimated: a task the pools leave out whatever its difficulty
+(prompt-answerable, or leaky with `pools.rl_skip_leaky`; `curation.admission`) costs no samples.
+
 Items the policy always solves give GRPO no signal (every reward in the group is equal), nor do items it always
 fails. Dropping both is the usual recipe, but a tiny policy such as the embedded SmolLM2-135M fails nearly every
 item, so dropping all-wrong items would leave an empty pool on the demo. Defaults: all-correct items are dropped

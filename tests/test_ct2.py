@@ -227,6 +227,17 @@ def test_prompts_are_grouped_by_the_opening_they_share():
     assert ct2_backend.shared_prefixes([], tokens) == []
 
 
+def test_uneven_prompts_share_a_batch_only_while_stepping_their_extra_tokens_is_cheaper():
+    spread = ct2_backend.max_spread
+    # difficulty's answers: 16 rows of ~250 tokens, 24-token replies -> split at the smallest difference
+    assert spread(24, 16, 250) == ct2_backend.MIN_SPREAD
+    # a few short prompts with long replies stay in one call (8 drafting prompts, 94-139 tokens)
+    assert spread(128, 8, 95) >= 139 - 94
+    # more rows, longer context or a shorter reply never allow more
+    assert spread(128, 16, 95) <= spread(128, 8, 95) and spread(128, 8, 400) <= spread(128, 8, 95)
+    assert spread(32, 8, 95) < spread(128, 8, 95)
+
+
 @pytest.mark.slow
 def test_prompts_sharing_a_view_are_encoded_once_and_the_cache_stays_bounded(backends):
     backend = backends["ctranslate2"]

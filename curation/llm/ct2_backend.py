@@ -30,12 +30,24 @@ MIN_SHARED = 64
 # CTranslate2 keeps every static prompt's state (about 140 KB a token for SmolLM2-135M) until the generator goes:
 # past this many cached tokens the generator is rebuilt (0.2 s), which empties it.
 PREFIX_CACHE_TOKENS = 6144
-# A batch's prompts differ in length by at most max(MIN_SPREAD, max_new_tokens // SPREAD_DIVISOR) tokens. Each token
-# of difference is a decoding step of the whole batch (119 ms for 16 rows of SmolLM2 at 240 tokens of context), while
-# halving a batch costs 2 x 65 - 119 = 11 ms a step of its reply: past ~1/10 of the reply, stepping costs more than
-# a second, smaller batch. (Half the reply, as before, made the demo's difficulty stage ~8% slower: 37 vs 34 s.)
+# How much a batch's prompts may differ in length (`max_spread`). A decoding step of SmolLM2 int8 on one thread costs
+# about STEP_MS + rows x (ROW_MS + ROW_CTX_MS x context tokens) ms (fit to 20-24 ms alone; 46 ms for 16 rows of 30
+# tokens, 107-125 ms for 16 rows of 240).
 MIN_SPREAD = 4
-SPREAD_DIVISOR = 10
+STEP_MS, ROW_MS, ROW_CTX_MS = 18.0, 1.7, 0.016
+
+
+def max_spread(reply: int, rows: int, context: int) -> int:
+    """Most tokens by which the prompts of one batch of `rows` decoding rows may differ in length.
+
+    CTranslate2 forwards a batch's prompts at once only up to the shortest; each further token of a longer prompt
+    is a decoding step of the whole batch. Splitting the batch in two instead costs each of the `reply` steps once
+    more its fixed part, so the break-even is reply x STEP / (STEP + rows x per-row cost): small for many rows of
+    long context and short replies (difficulty's answers: 4 tokens, which made the demo's difficulty ~8% faster than
+    half the reply), large for a few short prompts with long replies (8 drafting prompts of ~100 tokens, 128-token
+    replies: 52 tokens, one call, 2.2x one at a time instead of 1.5x in three calls)."""
+    per_row = ROW_MS + ROW_CTX_MS * context
+    return max(MIN_SPREAD, round(reply * STEP_MS / (STEP_MS + rows * per_row)))
 
 
 def shared_prefixes(idx: list[int], tokens: list[list[str]]) -> list[tuple[list[int], int]]:
@@ -224,12 +236,11 @@ class CT2Backend(LLMBackend):
         """Generate `idx` (sorted by length) about `batch_size` rows at a time; with `shared` > 0 their first
         `shared` tokens are one static prompt, encoded once and cached, and each prompt forwards only its tail."""
         per_call = max(1, self.batch_size // k)
-        # CTranslate2 forwards a batch's prompts at once only up to the shortest; each longer prompt's tail is
-        # stepped token by token for the whole batch, at the cost of a decoding step of the whole batch.
-        spread = max(MIN_SPREAD, max((requests[i].max_new_tokens for i in idx), default=0) // SPREAD_DIVISOR)
+        reply = max((requests[i].max_new_tokens for i in idx), default=0)
         static = tokens[idx[0]][:shared] if shared else None
         chunk: list[int] = []
         for i in [*idx, -1]:
+            spread = max_spread(reply, per_call * k, len(tokens[chunk[0]])) if chunk else 0
             if chunk and (i == -1 or len(chunk) == per_call or len(tokens[i]) - len(tokens[chunk[0]]) > spread):
                 for j, res in zip(chunk, self._generate_safe(chunk, requests, tokens, k, settle, static), strict=True):
                     results[j] = res
