@@ -222,6 +222,26 @@ def test_the_transformers_stopping_criteria_wait_for_text_before_a_stop():
         return bool(criteria(ids, None)[0])
 
     assert not stops("\n") and not stops("\n4") and stops("\n4\n") and stops("4</answer>")
+    # past the window only the last tokens are read: a long reply still stops at a new line, and not before one
+    long = " ".join(["word"] * 40)
+    assert not stops(long) and stops(long + "\n") and stops("\n" + long + "</answer>")
+
+
+def test_stop_reached_reads_the_whole_reply_while_short_and_its_tail_after():
+    from curation.llm.base import STOP_WINDOW, stop_reached
+
+    chars = "ab\ncd"  # one character a token
+    ids = [ord(c) for c in chars]
+
+    def text(i: list[int]) -> str:
+        return "".join(map(chr, i))
+
+    assert stop_reached(ids, ["\n"], text) and not stop_reached([ord("\n")], ["\n"], text)
+    assert not stop_reached(ids, ["", "x"], text)
+    filler = [ord("a")] * (2 * STOP_WINDOW)
+    assert not stop_reached(filler, ["\n"], text) and stop_reached([*filler, ord("\n")], ["\n"], text)
+    # a stop that scrolled out of the window was seen at its own step; the tail alone no longer holds it
+    assert not stop_reached([ord("\n"), *filler], ["\n"], text)
 
 
 # ---- the embedded model through the transformers backend -----------------------------------------------

@@ -102,6 +102,10 @@ class LLMBackend(abc.ABC):
         """Release resources (threads, connections). Calling it twice is harmless."""
 
 
+# How many of a reply's last tokens `stop_reached` decodes to look for a stop string.
+STOP_WINDOW = 16
+
+
 def cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
     """`text` up to the first stop string (excluded) after its leading white space, and whether one was found."""
     cut = len(text)
@@ -114,6 +118,16 @@ def cut_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
         if i != -1 and i < cut:
             cut, found = i, True
     return text[:cut], found
+
+
+def stop_reached(ids: list[int], stop: list[str], decode: Callable[[list[int]], str]) -> bool:
+    """Whether a reply generated so far (token `ids`) holds a stop string after its leading white space, as
+    `cut_at_stop` reads it. Meant to be asked at every step, so once the reply is longer than `STOP_WINDOW` tokens
+    only its last ones are decoded (a stop string that appears is among them)."""
+    text = decode(ids[-STOP_WINDOW:])
+    if len(ids) <= STOP_WINDOW:
+        return cut_at_stop(text, stop)[1]
+    return any(s and s in text for s in stop)
 
 
 def decoded(ids: list[int], req: GenRequest, eos: Container[int], decode: Callable[[list[int]], str]) -> GenResult:

@@ -18,12 +18,10 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from curation.llm.base import GenRequest, GenResult, LLMBackend, Settle, cut_at_stop, decoded
+from curation.llm.base import GenRequest, GenResult, LLMBackend, Settle, decoded, stop_reached
 
 log = logging.getLogger(__name__)
 
-# A stop string is looked for in the decoded text of a row's last few tokens, each step.
-_STOP_WINDOW = 16
 # Prompts that open with at least this many equal tokens (one video's text view, asked several questions) share it
 # as CTranslate2's static prompt: encoded once and cached, each prompt then forwards only its own tail.
 MIN_SHARED = 64
@@ -281,15 +279,13 @@ class CT2Backend(LLMBackend):
         finished: dict[int, list[GenResult]] = {b: [] for b in range(len(reqs))}
         closed: set[int] = set()  # prompts settled: their unfinished samples are stopped and dropped
 
+        def text(ids: list[int]) -> str:
+            return str(self.tokenizer.decode(ids, skip_special_tokens=True))
+
         def ends(ids: list[int], b: int, last: bool) -> bool:
             if last or ids[-1] in self._eos or len(ids) >= limits[b]:
                 return True
-            if stops:
-                # the reply's last tokens, or all of it while short: white space that opens a reply ends nothing
-                short = len(ids) <= _STOP_WINDOW
-                text = str(self.tokenizer.decode(ids[-_STOP_WINDOW:], skip_special_tokens=True))
-                return cut_at_stop(text, stops)[1] if short else any(x in text for x in stops)
-            return False
+            return bool(stops) and stop_reached(ids, stops, text)
 
         def step(s: Any) -> bool:
             # Called for every generated token: stop this row at its own limit or once a stop string appears, and

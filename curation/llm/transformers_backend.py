@@ -9,7 +9,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from curation.llm.base import GenRequest, GenResult, LLMBackend, cut_at_stop, decoded
+from curation.llm.base import GenRequest, GenResult, LLMBackend, decoded, stop_reached
 
 log = logging.getLogger(__name__)
 
@@ -148,14 +148,17 @@ class TransformersBackend(LLMBackend):
 
 
 def stop_after_text(tokenizer: Any, prompt_len: int, stop: list[str]) -> Any:
-    """Stopping criteria that end a row once its reply holds a stop string after its leading white space (the
-    semantics of `cut_at_stop`, which Hugging Face's own `stop_strings` lack)."""
+    """Stopping criteria that end a row once its reply holds a stop string after its leading white space
+    (`stop_reached`, as the CTranslate2 backend stops; Hugging Face's own `stop_strings` lack that rule)."""
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
 
+    def text(ids: list[int]) -> str:
+        return str(tokenizer.decode(ids, skip_special_tokens=True))
+
     class AfterText(StoppingCriteria):
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            rows = [tokenizer.decode(r[prompt_len:], skip_special_tokens=True) for r in input_ids.tolist()]
-            return torch.tensor([cut_at_stop(t, stop)[1] for t in rows], dtype=torch.bool, device=input_ids.device)
+            done = [stop_reached(r, stop, text) for r in input_ids[:, prompt_len:].tolist()]
+            return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
     return StoppingCriteriaList([AfterText()])
