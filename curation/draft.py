@@ -29,11 +29,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from curation.admission import row_rule
 from curation.budget import BudgetConfig, select_view
 from curation.chains import dropped_draft, retry_later
 from curation.collection import Batches, Collection, StageRows, Work
@@ -50,6 +52,8 @@ from trainers.claims import split_sentences
 from trainers.rewards import choice_letter, ordering_items, parse_boxes, parse_number, parse_span
 from trainers.templates import combined_hash
 from trainers.textview import CONCLUSION, fmt_time, question_block, shot_evidence, summarise_evidence
+
+log = logging.getLogger(__name__)
 
 _SHOT_NO = re.compile(r"^\s*#?(\d+)\s*[,:.)]?\s*")
 _WORD = re.compile(r"[a-z]+")
@@ -143,9 +147,17 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
 
     def run(self, collection: Collection, batches: Batches) -> StageRows:
         """Draft every task with its assigned backends (`draft.llms`, `curation.llm.drafters`), each chain cached
-        per task and backend. Chains come back grouped by backend, tasks in order within each."""
+        per task and backend. Chains come back grouped by backend, tasks in order within each.
+
+        A task no pool takes whatever its chain (`curation.admission.row_rule`: its prompt prints the answer, unless
+        `pools.keep_prompt_answerable`) is not drafted: no row would carry the chain (a third of the demo's tasks)."""
         cfg = self.config
-        tasks: list[TaskRecord] = collection.rows("tasks")
+        every: list[TaskRecord] = collection.rows("tasks")
+        keep = collection.config.pools.keep_prompt_answerable
+        tasks = [t for t in every if row_rule(t, keep) is None]
+        if len(tasks) < len(every):
+            log.info("draft: %d of %d tasks make no pool row whatever their chain; not drafted",
+                     len(every) - len(tasks), len(every))  # fmt: skip
         drafters = cfg.drafters()
         plan = assign_drafters([t.task_id for t in tasks], drafters, cfg.drafters_per_task, cfg.seed)
         cots: list[CotRecord] = []
@@ -157,7 +169,8 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
             keys = [t.task_id if len(drafters) == 1 else f"{t.task_id}|{llm_key(drafter.llm)}" for t in mine]
             draft: Work[TaskRecord, CotRecord] = Work(stage, "chains", collection.views)
             cots += batches.map(keys, mine, draft, "cot", cacheable=lambda c: not retry_later(c), late=stage.failed)
-        return StageRows(rows={"cot": cots}, stats={"drafted": sum(1 for c in cots if c.draft)})
+        stats = {"drafted": sum(1 for c in cots if c.draft), "not_drafted": len(every) - len(tasks)}
+        return StageRows(rows={"cot": cots}, stats=stats)
 
     def chains(self, tasks: list[TaskRecord], views: dict[str, VideoView]) -> list[CotRecord]:
         """A `cot` row per task: the drafted chain, or the failed draft with its reason."""

@@ -123,7 +123,7 @@ def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -
             )
         if syn.tasks:
             con.print(
-                f"tasks the prompt answers (kept out of the pools unless pools.keep_prompt_answerable): "
+                f"tasks the prompt answers (not drafted, kept out of the pools unless pools.keep_prompt_answerable): "
                 f"{syn.prompt_answerable_tasks} of {syn.tasks} ({syn.prompt_answerable_share:.0%})"
             )
         if syn.pools:

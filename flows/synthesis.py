@@ -40,6 +40,7 @@ from schemas.synthesis import SourceAcceptance
 class SynthesisSummary:
     tasks: int = 0
     drafted: int = 0
+    not_drafted: int = 0  # tasks no pool takes whatever their chain (prompt-answerable): not drafted
     cached: Counter[str] = field(default_factory=Counter)
     ran: Counter[str] = field(default_factory=Counter)  # items computed (not cached) by the per-item stages
     verdicts: Counter[str] = field(default_factory=Counter)
@@ -74,6 +75,7 @@ class SynthesisSummary:
         return {
             "tasks": self.tasks,
             "drafted": self.drafted,
+            "not_drafted": self.not_drafted,
             "cached": dict(self.cached),
             "ran": dict(self.ran),
             "verdicts": dict(self.verdicts),

@@ -104,7 +104,10 @@ def test_every_collection_stage_runs_through_one_helper(tmp_path: Path, chat_ser
         if not cls.per_video:
             assert set(collection.results[cls.name].rows) == set(cls.writes), cls.name
     tasks, cots = collection.rows("tasks"), collection.rows("cot")
-    assert summary.tasks == len(tasks) > 0 and summary.drafted == len(cots) == len(tasks)
+    # Tasks no pool takes whatever their chain (the prompt prints the answer) are not drafted.
+    answerable = {t.task_id for t in tasks if t.prompt_answerable}
+    assert summary.not_drafted == len(answerable) and not answerable & {c.task_id for c in cots}
+    assert summary.tasks == len(tasks) > 0 and summary.drafted == len(cots) == len(tasks) - len(answerable) > 0
     assert sum(summary.verdicts.values()) == len(cots)  # every chain has a verdict
     # Per verifier check: how many chains it ran on and failed, as the chains record it.
     assert summary.checks and all(0 <= n["failed"] <= n["ran"] <= len(cots) for n in summary.checks.values())
