@@ -10,7 +10,10 @@ Prints one JSON object. Greedy decoding for the one-at-a-time/batched comparison
 text and the comparison is fair (CTranslate2 int8 may still differ in a few tokens between a batch and a single
 prompt); the prompts are drafting-style (a short text view and a question), as the draft stage sends them. Goal:
 batched ≥ 3× one at a time. On a CPU the prompt's encoding is a large share of short replies, and it costs the same
-batched or not, so the batched gain grows with the reply length (try --max-new-tokens 64).
+batched or not, so the batched gain grows with the reply length (try --max-new-tokens 64). `ct2_full_batch_ceiling`
+is batching's best case on the machine: every reply forced to exactly --max-new-tokens tokens, so no row ends before
+the others (once with the benchmark's prompts, once with one prompt repeated); the gap between it and `speedup` is
+what the replies' uneven ends cost.
 """
 
 from __future__ import annotations
@@ -113,6 +116,30 @@ def run_samples(backend: LLMBackend, reqs: list[GenRequest], k: int, mode: str) 
     return _stats(time.perf_counter() - t0, results)
 
 
+def ceiling(backend: CT2Backend, reqs: list[GenRequest], n: int) -> dict[str, object]:
+    """Batching's best case on this machine: every reply exactly `n` tokens (CTranslate2 `min_length`), so no row
+    ends before the others, for the benchmark's prompts and for the first prompt repeated (no two prompts differ in
+    length either). tok/s batched over one at a time, greedy."""
+    gen = backend.generator
+
+    def toks(req: GenRequest) -> list[str]:
+        ids = backend.tokenizer(backend.prompt_text(req), add_special_tokens=False)["input_ids"]
+        return list(backend.tokenizer.convert_ids_to_tokens(ids))
+
+    def timed(batch: list[list[str]]) -> float:
+        t0 = time.perf_counter()
+        gen.generate_batch(batch, max_length=n, min_length=n, include_prompt_in_result=False, sampling_topk=1)
+        return time.perf_counter() - t0
+
+    out: dict[str, object] = {"new_tokens": n}
+    for case, prompts_ in (("uneven_prompts", [toks(r) for r in reqs]), ("equal_prompts", [toks(reqs[0])] * len(reqs))):
+        single = sum(timed([t]) for t in prompts_)
+        batched = timed(prompts_)
+        out[case] = {"prompt_tokens": sorted(len(t) for t in prompts_), "one_at_a_time_s": round(single, 3),
+                     "batched_s": round(batched, 3), "speedup": round(single / batched, 2)}  # fmt: skip
+    return out
+
+
 def compare(backend: LLMBackend, reqs: list[GenRequest]) -> dict[str, object]:
     backend.generate(reqs[:1])  # warm-up: first call pays one-off allocation costs
     single, single_text = run(backend, reqs, batched=False)
@@ -169,6 +196,8 @@ def main() -> None:
         for r in sampled], **modes,
         "samples_per_s_vs_one_at_a_time": {m: round(v["samples_per_s"] / base, 2) for m, v in modes.items()},
     }  # fmt: skip
+    # batching's best case: no row ends early
+    out["ct2_full_batch_ceiling"] = ceiling(ct2, reqs, args.max_new_tokens)
     # several questions per view, answer-length replies (the difficulty stage): openings shared or encoded whole
     out["ct2_shared_view"] = shared_opening(ct2, shared_view_requests(args.k_prompts, 24), 2)
     out["load_avg_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

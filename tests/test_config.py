@@ -283,3 +283,12 @@ def test_the_bundled_configs_load():
     assert load_settings(SftSettings, "sft", train) == SftSettings()  # the file spells out the defaults
     assert load_settings(GrpoSettings, "grpo", train) == GrpoSettings()
     assert load_settings(EvalSettings, "eval", train) == EvalSettings()
+
+
+def test_workers_default_to_the_cores_at_most_four_and_the_flag_still_rules(monkeypatch):
+    import flows.config
+
+    for cores, expected in ((None, 1), (1, 1), (2, 2), (16, flows.config.MAX_DEFAULT_WORKERS)):
+        monkeypatch.setattr(flows.config.os, "cpu_count", lambda c=cores: c)
+        assert flows.config.RunConfig().workers == expected
+    assert load_config(None, ["run.workers=1"]).run.workers == 1

@@ -51,7 +51,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override one config value, e.g. asr.beam_size=5 (repeatable)",
     )
-    p.add_argument("--workers", type=int, help="videos, or LLM batches, processed at once (default from config: 1)")
+    p.add_argument(
+        "--workers", type=int, help="videos, or LLM batches, processed at once (default: the cores, at most 4)"
+    )
     p.add_argument(
         "--runner",
         choices=("threads", "dask"),
