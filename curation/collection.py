@@ -103,8 +103,9 @@ class Batches:
     The one batching loop: the flow's `CachedBatches` (flows/synthesis.py) adds the cache, counts and progress
     through `_lookup`, `_store`, `_progress` and `_counted`, and runs the batches on the run's workers (`_run`)."""
 
-    def __init__(self, size: int = 16, timeout: float | None = None, stage: str = "stage") -> None:
+    def __init__(self, size: int = 16, timeout: float | None = None, stage: str = "stage", workers: int = 1) -> None:
         self.size, self.timeout, self.stage = size, timeout, stage
+        self.workers = max(1, workers)  # batches that run at once (the flow's task runner)
         # Wall-clock time, not a process's own counter: a worker process checks it before it starts a batch.
         self.deadline = time.time() + timeout if timeout is not None else None
         self.ran = 0  # items `fn` computed
@@ -129,7 +130,7 @@ class Batches:
         out: list[R | None] = [self._lookup(key, codec) for key in keys]
         misses = [i for i, r in enumerate(out) if r is None]
         self._progress(len(items), len(items) - len(misses))
-        step = max(1, size or self.size)
+        step = self.step(len(misses), max(1, size or self.size))
         parts = [misses[start : start + step] for start in range(0, len(misses), step)]
         started: set[int] = set()
         ran = 0
@@ -149,6 +150,16 @@ class Batches:
         self.ran += ran
         self._counted(len(items) - len(misses), ran)
         return [r for r in out if r is not None]
+
+    def step(self, n: int, size: int) -> int:
+        """Items per batch for `n` items: at most `size`, in a number of batches that is a multiple of `workers`,
+        of even size, so that no worker idles while another finishes a longer batch (24 tasks on 2 workers: 12 and
+        12, not 16 and 8; one worker gets the same number of batches as before, evened out)."""
+        if n <= 0:
+            return size
+        batches = -(-n // size)
+        batches = -(-batches // self.workers) * self.workers
+        return max(1, -(-n // batches))
 
     def expired(self) -> bool:
         """Whether the stage's timeout has passed (then no batch starts)."""

@@ -154,7 +154,8 @@ class CachedBatches(Batches):
         self, ctx: RunContext, stage: str, summary: SynthesisSummary, grow: Callable[[int], None],
         tick: Callable[[int], None],
     ) -> None:  # fmt: skip
-        super().__init__(ctx.config.run.llm_batch, getattr(ctx.config.run.timeouts, stage, None), stage)
+        run = ctx.config.run
+        super().__init__(run.llm_batch, getattr(run.timeouts, stage, None), stage, run.workers)
         self.ctx, self.summary = ctx, summary
         self.key = ctx.keys[stage]
         self._grow, self._tick = grow, tick

@@ -178,3 +178,20 @@ def test_a_collection_stage_timeout_rejects_what_it_did_not_start_and_a_rerun_do
     collection, again, _ = run_collection(tmp_path, config)
     assert (again.cached["draft"], again.ran["draft"]) == (0, len(cots))
     assert "draft:timeout" not in {c.reject_reason for c in collection.rows("cot")}
+
+
+def test_batches_are_even_and_a_multiple_of_the_workers() -> None:
+    """No worker idles while another finishes a longer batch: 24 tasks on 2 workers are 12 + 12, not 16 + 8."""
+    seen: list[list[int]] = []
+
+    def record(batch: list[int]) -> list[int]:
+        seen.append(batch)
+        return batch
+
+    cases = ((2, 24, [12, 12]), (2, 57, [15, 15, 15, 12]), (2, 5, [3, 2]), (1, 24, [12, 12]), (1, 40, [14, 14, 12]),
+             (4, 3, [1, 1, 1]), (2, 0, []))  # fmt: skip
+    for workers, n, expected in cases:
+        seen.clear()
+        out = Batches(size=16, workers=workers).map([str(i) for i in range(n)], list(range(n)), record, "cot",
+                                                    late=lambda i, why: -1)  # fmt: skip
+        assert [len(b) for b in seen] == expected and out == list(range(n)), (workers, n)
