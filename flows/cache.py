@@ -6,7 +6,7 @@ size and mtime for probe), or a task's or chain's id for the collection stages' 
 
 An entry is a folder `DATASET/.cache/STAGE/STAGE_KEY/KEY/` holding `outcome.json` and one Parquet file per
 table the stage produced. Entries are written to a temp folder and renamed into place, so a run killed mid-write
-leaves no half entry, and a re-run finds exactly the work that finished.
+leaves no half entry, and a re-run finds exactly the work that finished (and sweeps the temp folders, `sweep`).
 """
 
 from __future__ import annotations
@@ -52,6 +52,15 @@ class StageCache:
     def __init__(self, dataset: Path) -> None:
         self.root = Path(dataset) / CACHE_DIR
         self.failed_writes = 0
+
+    def sweep(self) -> int:
+        """Remove the temp folders of entries that killed runs were writing (with several workers a kill can land
+        while one of them writes); they are never read, since an entry exists only once renamed into place. Only
+        for the run holding the dataset's writer lock. Returns how many were removed."""
+        stale = list(self.root.glob("*/*/.tmp-*"))
+        for tmp in stale:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return len(stale)
 
     def entry(self, stage: str, config_hash: str, key: str) -> Path:
         return self.root / stage / config_hash / key

@@ -67,7 +67,10 @@ def curate_flow(
     summary = RunSummary(inputs=len(paths))
     rejects: list[RejectRecord] = []
     with DatasetWriter(root) as writer:
-        ctx = RunContext(root, config, StageCache(root), StagePool())
+        cache = StageCache(root)
+        if swept := cache.sweep():
+            log.info("removed %d unfinished cache entries a killed run left", swept)
+        ctx = RunContext(root, config, cache, StagePool())
         summary.stage_keys = {s.name: ctx.keys[s.name] for s in stages}
 
         def reject(out: Outcome, path: str, video_id: str | None = None) -> None:
