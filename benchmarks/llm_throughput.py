@@ -120,11 +120,7 @@ def ceiling(backend: CT2Backend, reqs: list[GenRequest], n: int) -> dict[str, ob
     """Batching's best case on this machine: every reply exactly `n` tokens (CTranslate2 `min_length`), so no row
     ends before the others, for the benchmark's prompts and for the first prompt repeated (no two prompts differ in
     length either). tok/s batched over one at a time, greedy."""
-    gen = backend.generator
-
-    def toks(req: GenRequest) -> list[str]:
-        ids = backend.tokenizer(backend.prompt_text(req), add_special_tokens=False)["input_ids"]
-        return list(backend.tokenizer.convert_ids_to_tokens(ids))
+    gen, toks = backend.generator, backend.prompt_tokens
 
     def timed(batch: list[list[str]]) -> float:
         t0 = time.perf_counter()

@@ -80,7 +80,7 @@ class RunConfig(Settings):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     workers: int = Field(
-        default_factory=lambda: default_workers(),
+        default_factory=default_workers,
         ge=1,
         le=64,
         description="videos, or LLM batches of draft, refine and difficulty, processed at once (threads or Dask "

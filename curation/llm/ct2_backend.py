@@ -177,6 +177,11 @@ class CT2Backend(LLMBackend):
         text = self.tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
         return str(text) + req.prefill
 
+    def prompt_tokens(self, req: GenRequest) -> list[str]:
+        """`prompt_text(req)` as the tokens CTranslate2 is given (the template adds its own special tokens)."""
+        ids = self.tokenizer(self.prompt_text(req), add_special_tokens=False)["input_ids"]
+        return list(self.tokenizer.convert_ids_to_tokens(ids))
+
     def generate(self, requests: list[GenRequest]) -> list[GenResult]:
         """One result per request, in order; a failing batch is retried item by item."""
         return [samples[0] for samples in self._run(requests, 1)]
@@ -194,8 +199,7 @@ class CT2Backend(LLMBackend):
         for i, req in enumerate(requests):
             toks: list[str] = []
             try:
-                ids = self.tokenizer(self.prompt_text(req), add_special_tokens=False)["input_ids"]
-                toks = list(self.tokenizer.convert_ids_to_tokens(ids))
+                toks = self.prompt_tokens(req)
             except Exception as e:  # a bad message (e.g. a template error) fails only its own item
                 results[i] = [GenResult.failed("backend_error", f"prompt: {e!r}")] * k
             if results[i] is None and len(toks) > self.max_input_tokens:
