@@ -93,10 +93,13 @@ def test_hostile_query_is_one_line_exit_2_and_changes_nothing(
     assert json.loads(capsys.readouterr().out) == {"n": 2}
 
 
-def test_listed_shards_read_but_nothing_else_in_the_dataset(ds: Path) -> None:
+def test_views_read_the_shards_but_no_path_is_open_to_sql(ds: Path) -> None:
     con = connect(ds)
     shard = Dataset(ds).shards("shots")[0].file
-    assert con.execute(f"SELECT count(*) FROM read_parquet('{ds / shard}')").fetchall() == [(2,)]
+    assert con.execute("SELECT count(*) FROM shots").fetchall() == [(4,)]
+    # Not even a listed shard by its path: a path open to reading would be open to `COPY … TO` as well.
+    with pytest.raises(duckdb.Error, match="disabled by configuration"):
+        con.execute(f"SELECT count(*) FROM read_parquet('{ds / shard}')").fetchall()
     # A stray file in a table folder is not part of the dataset.
     stray = ds / "shots" / "stray.parquet"
     stray.write_bytes((ds / shard).read_bytes())
