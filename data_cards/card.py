@@ -141,17 +141,15 @@ def _split_rank(split: str) -> tuple[int, str]:
 
 def _split_of_shards(con: Any, ds: Dataset, table: str) -> dict[str, str] | None:
     """shard file -> its one split, or None when some shard mixes splits (or holds a split HF cannot name)."""
-    paths = {str(ds.root / s.file): s.file for s in ds.shards(table) if s.rows}
-    listing = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
-    rows = con.execute(
-        f"SELECT filename, list(DISTINCT split) FROM read_parquet([{listing}], filename = true) GROUP BY filename"
-    ).fetchall()
     found = {}
-    for filename, splits in rows:
+    for shard in ds.shards(table):
+        if not shard.rows:
+            continue
+        splits = ds.read_shard(shard, ["split"]).column("split").unique().to_pylist()  # checked against the manifest
         if len(splits) != 1 or not str(splits[0]).isidentifier():
             return None
-        found[paths[filename]] = str(splits[0])
-    return found if len(found) == len(paths) else None
+        found[shard.file] = str(splits[0])
+    return found
 
 
 def size_category(rows: int) -> str:
