@@ -1,0 +1,83 @@
+"""Step check: a chain for a compositional task states every step of the task's program trace, in order, each on
+its own evidence (`schemas.TraceStep`, written by `curation.tasks.compose_*`).
+
+A step is stated by a reasoning sentence that names the step's output (the phrase found, "shot 2", the object
+seen, the count, "option B") and cites — itself, or by the last range cited before it — a time within
+`relevance_tol_s` of the rows the step read. Steps are looked for in order, each in the sentence that stated the
+step before it or a later one: so a step's output is taken up only after the step that gave it. What each stated
+step claims is checked by the citation and consistency checks (a keyframe that does not show the object, a shot
+number with the wrong times); this check finds the steps a chain leaves out or states off their evidence.
+
+=============  ==================================================================================================
+reason         rejects a chain when
+=============  ==================================================================================================
+skipped_step   no sentence names a step's output
+unlinked_step  the sentences naming it cite other evidence than the step read, or come before the step it follows
+=============  ==================================================================================================
+"""
+
+from __future__ import annotations
+
+import re
+
+from curation.checks.base import SKIP, Chain, Check, Verdict
+from schemas import TraceStep, VideoView
+from trainers.chain_checks import Sentence, mentions, sentences
+from trainers.claims import _POINT, _SPAN, BOX_CITE, KEYFRAME_CITE
+from trainers.textview import fmt_time
+from trainers.vocab import NUMBER_WORDS
+
+
+def _prose(text: str) -> str:
+    """A sentence without its citations (quotes kept: a phrase found is a step's output)."""
+    return _POINT.sub(" ", _SPAN.sub(" ", KEYFRAME_CITE.sub(" ", BOX_CITE.sub(" ", text))))
+
+
+def names(sentence: Sentence, output: str) -> bool:
+    """Whether the sentence names a step's output (a count in digits or in words)."""
+    prose = _prose(sentence.text)
+    if output.isdigit():
+        n = int(output)
+        spelled = [output] + ([NUMBER_WORDS[n]] if n < len(NUMBER_WORDS) else [])
+        return any(re.search(rf"\b{w}\b", prose, re.IGNORECASE) for w in spelled)
+    return mentions(prose, output)
+
+
+def on_evidence(sentence: Sentence, step: TraceStep, tol: float) -> bool:
+    """Whether the sentence cites (or refers to the last range cited before it, when it cites nothing) a time
+    within `tol` of the step's rows."""
+    ranges = sentence.ranges or ([sentence.current] if sentence.current else [])
+    return any(a <= step.end + tol and b >= step.start - tol for a, b in ranges)
+
+
+def step_problem(think: str, trace: list[TraceStep], view: VideoView | None, tol: float) -> tuple[str, str] | None:
+    """(reason, detail) for the first step of `trace` the think text does not state in order on its evidence
+    (see the module docstring), or None when it states them all."""
+    said = sentences(think, view)
+    at = 0
+    for k, step in enumerate(trace, start=1):
+        what = f"step {k} ({step.op}: {step.output!r} at [{fmt_time(step.start)}–{fmt_time(step.end)}s])"
+        named = [i for i, s in enumerate(said) if names(s, step.output)]
+        if not named:
+            return "skipped_step", f"{what} is never stated"
+        hit = next((i for i in named if i >= at and on_evidence(said[i], step, tol)), None)
+        if hit is None:
+            where = "before the step it follows" if all(i < at for i in named) else "without citing its evidence"
+            return "unlinked_step", f"{what} is stated {where}"
+        at = hit
+    return None
+
+
+class StepsCheck(Check):
+    """A compositional task's chain states every step of its program trace in order, each on its evidence; skips
+    tasks without a trace."""
+
+    name = "steps"
+    reasons = ("skipped_step", "unlinked_step")
+
+    def judge(self, chain: Chain) -> Verdict:
+        trace = chain.task.trace
+        if not trace:
+            return SKIP
+        found = step_problem(chain.think, trace, chain.view, self.config.relevance_tol_s)
+        return None if found is None else self.fail(found[1], found[0])
