@@ -313,6 +313,11 @@ def _boxes(task: TaskRecord, view: VideoView) -> list[Line] | None:
     return lines
 
 
+def _trace(task: TaskRecord, view: VideoView) -> list[Line] | None:
+    """A compositional task's skeleton is its program trace: one cited sentence per step (curation/tasks/compose_*)."""
+    return [Line(step.text.replace("{letter}", task.answer)) for step in task.trace] if task.trace else None
+
+
 BUILDERS: dict[str, Callable[[TaskRecord, VideoView], list[Line] | None]] = {
     "visible": _visible,
     "absence": _absence,
@@ -329,7 +334,7 @@ def build_skeleton(task: TaskRecord, view: VideoView, tol: float = 0.5) -> Skele
     """The evidence-first reasoning of a task (see the module docstring), or None when code does not know the
     evidence it was built from. Every time-citing sentence cites keyframes (`add_keyframes`); optional sentences
     the claim checker does not support are left out."""
-    builder = BUILDERS.get(task.generator)
+    builder = _trace if task.trace else BUILDERS.get(task.generator)
     try:
         lines = builder(task, view) if builder is not None else None
     except (KeyError, ValueError, TypeError, IndexError):  # a malformed task (e.g. an answer in another form)

@@ -29,6 +29,7 @@ from schemas.synthesis import (
     RlRecord,
     SftRecord,
     TaskRecord,
+    TraceStep,
 )
 
 SCHEMA_VERSION = 2
@@ -144,6 +145,7 @@ __all__ = [
     "FrameRecord",
     "EvidenceRecord",
     "TaskRecord",
+    "TraceStep",
     "CotRecord",
     "SftRecord",
     "RlRecord",

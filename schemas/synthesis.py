@@ -21,6 +21,22 @@ SPLITS = ("train", "val", "test")
 
 
 @dataclass
+class TraceStep:
+    """One step of the small program that answered a compositional task (curation/tasks/compose_*.py): what it
+    did (`op`), the evidence rows it read (segment, shot, keyframe ids) and where they lie, the value it gave the
+    next step (`output`, words a chain stating the step names; "" when the step's output is its cited time), and
+    the step as one cited sentence (`text`, the skeleton's line; "{letter}" in it stands for the answer's letter,
+    which is assigned after generation)."""
+
+    op: str
+    rows: list[str]
+    start: float
+    end: float
+    output: str
+    text: str
+
+
+@dataclass
 class TaskRecord:
     """A silver question with a verifiable answer, and the evidence it was built from."""
 
@@ -38,6 +54,8 @@ class TaskRecord:
     provenance: Provenance | None = None
     # The prompt's own layout (duration header, shot times) prints the answer (curation/tasks/answerable.py).
     prompt_answerable: bool = False
+    # The program trace of a compositional task, in order (None for single look-ups and older shards).
+    trace: list[TraceStep] | None = None
 
 
 @dataclass

@@ -14,6 +14,7 @@ from curation.checks.basic import (
     SelfConsistencyCheck,
 )
 from curation.checks.reasoning import CoherenceCheck, ConsistencyCheck, RelevanceCheck, SupportCheck
+from curation.checks.steps import StepsCheck
 
 CHECKS: dict[str, type[Check]] = {
     c.name: c
@@ -28,6 +29,7 @@ CHECKS: dict[str, type[Check]] = {
         RelevanceCheck,
         SupportCheck,
         ConsistencyCheck,
+        StepsCheck,
         SelfConsistencyCheck,
         NearDuplicateCheck,
     )

@@ -26,6 +26,8 @@ from curation.tasks.leakage import is_subtitle_leak
 from schemas import PROBLEM_TYPES, Provenance, RejectRecord, TaskRecord, VideoView
 
 GENERATORS = ("grounding", "ordering", "visible", "counting", "ocr", "numeric", "boxes", "absence")
+# Compositional generators (two sources or two times joined by a small program; each task keeps its trace).
+GENERATORS += ("compose_speech_vision", "compose_vision_speech", "compose_temporal", "compose_shots", "compose_change")
 
 
 class TasksConfig(StageConfig):
