@@ -99,6 +99,7 @@ test-fast: setup browser
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # perception.py first (its JSON feeds the report); report.py runs llm_throughput.py and writes benchmarks/REPORT.md.
 bench: setup

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from curation.stage import Rejected
 from schemas import TaskRecord, VideoView, from_arrow
 from schemas.store import Dataset
 from schemas.store.manifest import manifest_path
+from schemas.synthesis import Rejected
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -19,12 +19,12 @@ and colours named. `polish_problem` says why an LLM's rewrite of a skeleton may 
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from curation.checks import DEFAULT_CHECKS, failing
 from curation.tasks.absence import absence_statement
 from curation.tasks.counting import frame_counts
 from schemas import CotRecord, EvidenceRecord, FrameRecord, ShotRecord, TaskRecord, VideoView
@@ -453,15 +453,5 @@ NOT_YET = frozenset({"grounding", "self_consistency", "near_duplicate"})
 
 def verifier_problem(cot: CotRecord, task: TaskRecord, view: VideoView) -> str | None:
     """The reason code of the first verifier check (`curation.checks.failing`) a drafted chain fails, leaving out
-    those that need later stages (NOT_YET); None when it passes, or when this build has no check objects (then
-    `polish_problem`'s citation, claim and prose checks are all a rewrite gets)."""
-    try:
-        checks = importlib.import_module("curation.checks")
-    except ImportError:
-        return None
-    failing = getattr(checks, "failing", None)
-    names = getattr(checks, "DEFAULT_CHECKS", None)
-    if failing is None or names is None:
-        return None
-    reason: str | None = failing(cot, task, view, checks=[n for n in names if n not in NOT_YET])
-    return reason
+    those that need later stages (NOT_YET); None when it passes."""
+    return failing(cot, task, view, checks=[n for n in DEFAULT_CHECKS if n not in NOT_YET])

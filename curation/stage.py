@@ -15,17 +15,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from curation import __version__
+from curation.collection import Batches, Collection, StageRows
 from schemas import Provenance
+from schemas.synthesis import Rejected
 from trainers.templates import PromptTemplate, combined_hash
 
-if TYPE_CHECKING:
-    from curation.collection import Batches, Collection, StageRows
+__all__ = ["Rejected", "Stage", "StageConfig", "digest", "result_values", "stage_config_from", "stage_key",
+           "stage_keys"]  # fmt: skip
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -72,21 +73,6 @@ class StageConfig(BaseModel):
     def config_hash(self) -> str:
         """Stable hash of the config's result-changing values; part of every cache key and row's provenance."""
         return digest(self)
-
-
-@dataclass
-class Rejected:
-    """A dropped item: a reason code (snake_case, stable, countable) and a human-readable detail.
-
-    A collection stage names what it dropped (`video_id`, `item_id`, `path`); the flow turns every `Rejected`
-    into a row of the `rejects` table with the stage's provenance.
-    """
-
-    reason: str
-    detail: str = ""
-    video_id: str | None = None
-    item_id: str | None = None
-    path: str | None = None
 
 
 C = TypeVar("C", bound=StageConfig)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
+from flows.commands import browse, card, curate, eval, export, info, query, samples, schedule, shots, train, transcribe
 from flows.errors import UserError
 
 # Offline is the default: nothing at run time may fetch models or data from a hub.
@@ -23,20 +23,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 # Each module exposes register(subparsers); the order here is the order in `vidcot --help`.
-COMMANDS = [
-    "flows.commands.curate",
-    "flows.commands.schedule",
-    "flows.commands.samples",
-    "flows.commands.query",
-    "flows.commands.info",
-    "flows.commands.export",
-    "flows.commands.card",
-    "flows.commands.browse",
-    "flows.commands.shots",
-    "flows.commands.transcribe",
-    "flows.commands.train",
-    "flows.commands.eval",
-]
+COMMANDS = (curate, schedule, samples, query, info, export, card, browse, shots, transcribe, train, eval)
 
 
 # How a process killed by SIGPIPE exits (128 + 13), as `yes | head -1` does: the pipeline sees the usual status.
@@ -74,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
-    for name in COMMANDS:
-        importlib.import_module(name).register(sub)
+    for module in COMMANDS:
+        module.register(sub)
     for command in sub.choices.values():
         _add_verbose(command)
     return parser

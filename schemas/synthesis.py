@@ -185,6 +185,21 @@ class NegativeRecord:
 
 
 @dataclass
+class Rejected:
+    """A dropped item as a stage returns it: a reason code (snake_case, stable, countable) and a readable detail.
+
+    A collection stage names what it dropped (`video_id`, `item_id`, `path`); the flow adds the stage's name and
+    provenance and writes it as a `RejectRecord` row of the `rejects` table.
+    """
+
+    reason: str
+    detail: str = ""
+    video_id: str | None = None
+    item_id: str | None = None
+    path: str | None = None
+
+
+@dataclass
 class RejectRecord:
     """Anything dropped, with the stage and a reason code."""
 

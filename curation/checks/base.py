@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import ClassVar, Final
 
+from curation.checks.thresholds import CheckThresholds
 from schemas import CotRecord, TaskRecord, VideoView
 from trainers.citations import CitationReport, check_citations
 from trainers.rewards import Parsed, parse_completion
-
-if TYPE_CHECKING:
-    from curation.checks.config import VerifyConfig
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ class Check:
     reasons: ClassVar[tuple[str, ...]]  # the reason codes `judge` may return, the first being the usual one
     needs_view: ClassVar[bool] = False
 
-    def __init__(self, config: VerifyConfig) -> None:
+    def __init__(self, config: CheckThresholds) -> None:
         self.config = config
 
     def __call__(self, chain: Chain) -> Verdict:

@@ -1,55 +1,25 @@
-"""The verifier's configuration: which checks run, in which order, and their thresholds."""
+"""The verifier's configuration: which checks run, in which order (default: every registered check, in the
+registry's order), and their thresholds (`CheckThresholds`, what the checks themselves read)."""
 
 from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from curation.stage import StageConfig
-from trainers.rewards import AnswerConfig
+from curation.checks.registry import CHECKS
+from curation.checks.thresholds import CheckThresholds
 
 # The order the verifier runs its checks in by default; the first failing one is the chain's reject reason.
-DEFAULT_CHECKS = (
-    "format",
-    "length",
-    "language",
-    "answer",
-    "coherence",
-    "grounding",
-    "citations",
-    "relevance",
-    "support",
-    "consistency",
-    "self_consistency",
-    "near_duplicate",
-)
+DEFAULT_CHECKS: tuple[str, ...] = tuple(CHECKS)
 
 
-class VerifyConfig(StageConfig):
+class VerifyConfig(CheckThresholds):
     """Which checks run (`checks`, in order) and the thresholds of each (see `curation.checks`)."""
 
     checks: list[str] = Field(default_factory=lambda: list(DEFAULT_CHECKS), description="check names, in order")
-    min_accuracy: float = Field(1.0, ge=0.0, le=1.0)
-    min_think_chars: int = Field(40, ge=0)
-    max_think_chars: int = Field(4000, ge=1)
-    min_ascii_letters: float = Field(0.9, ge=0.0, le=1.0)
-    min_stopword_ratio: float = Field(0.05, ge=0.0, le=1.0)
-    min_grounding: float = Field(0.5, ge=0.0, le=1.0)
-    near_duplicate_jaccard: float = Field(0.8, gt=0.0, le=1.0)
-    shingle_words: int = Field(3, ge=1)
-    self_consistency: int = Field(0, ge=0, description="K samples per chain; 0 turns self-consistency off")
-    min_agreement: float = Field(0.5, ge=0.0, le=1.0)
-    agree_score: float = Field(0.5, ge=0.0, le=1.0, description="answer_score at which two answers agree")
-    min_citation_accuracy: float = Field(1.0, ge=0.0, le=1.0, description="valid / checked citations to accept")
-    require_citations: bool = Field(True, description="reject a chain that cites no evidence (`uncited`)")
-    citation_tol_s: float = Field(0.5, ge=0.0, description="seconds a keyframe or quote may lie outside its range")
-    relevance_tol_s: float = Field(0.5, ge=0.0, description="seconds a citation may lie outside the task's evidence")
-    answer: AnswerConfig = Field(default_factory=AnswerConfig, description="set by the top-level `answer` section")
 
     @field_validator("checks")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
-        from curation.checks.registry import CHECKS
-
         unknown = [c for c in value if c not in CHECKS]
         if unknown:
             raise ValueError(f"unknown check(s) {unknown}; known: {', '.join(CHECKS)}")
