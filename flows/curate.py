@@ -31,7 +31,7 @@ from flows.summary import RunSummary
 from flows.synthesis import SynthesisSummary, run_synthesis
 from flows.workers import StagePool
 from schemas import RejectRecord, VideoRecord, from_arrow
-from schemas.store import DatasetWriter
+from schemas.store import DatasetLock, DatasetWriter
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +164,7 @@ def run_curate(
     card: bool = True,
 ) -> RunSummary:
     """Run the flow on the task runner `config.run` selects (threads by default, or Dask; flows/runners.py)."""
+    DatasetLock(dataset).ensure_free()  # a second writer is refused now, not after Prefect's server has started
     runner: Any = build_task_runner(config.run)
     flow_ = curate_flow.with_options(task_runner=runner)
     return flow_([str(p) for p in paths], str(dataset), config, until, show_progress, card)
