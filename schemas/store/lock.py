@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from pathlib import Path
@@ -30,7 +31,7 @@ class DatasetLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open()
         deadline = time.monotonic() + self.wait
         while True:
             try:
@@ -59,6 +60,25 @@ class DatasetLock:
             raise StoreError(f"cannot write the lock file {self.path}: {e.strerror or e}") from None
         self._fh = fd
 
+    def _open(self) -> int:
+        """Open (creating) the lock file itself, never what a link there points at: a symbolic link, or anything
+        but a plain file, in its place is refused and left alone (opening it for writing would truncate its target).
+        """
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o644)
+        except OSError as e:
+            if self.path.is_symlink():
+                raise StoreError(
+                    f"the lock file {self.path} is a symbolic link; refusing to follow it (remove the link and run "
+                    "again)"
+                ) from None
+            raise StoreError(f"cannot open the lock file {self.path}: {e.strerror or e}") from None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:  # a hard link would share its bytes with another file
+            os.close(fd)
+            raise StoreError(f"the lock file {self.path} is not a plain file of its own; remove it and run again")
+        return fd
+
     @staticmethod
     def _read_holder(fd: int) -> str:
         try:
@@ -66,6 +86,14 @@ class DatasetLock:
             return f"pid {info['pid']} on {info['host']} since {info['since']} ({info['command']})"
         except (ValueError, KeyError):
             return "another process"
+
+    def ensure_free(self) -> None:
+        """Raise DatasetLocked (or StoreError for a lock file that is a link) now if another writer holds the
+        dataset, so a command can refuse before its slow start-up; it takes the lock for an instant only."""
+        if not self.path.parent.is_dir():
+            return
+        self.acquire()
+        self.release()
 
     def release(self) -> None:
         if self._fh is not None:
