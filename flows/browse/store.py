@@ -25,7 +25,7 @@ def manifest_stamp(root: Path) -> int:
     """What identifies a dataset's current revision: its manifest's modification time (0 when there is none)."""
     try:
         return manifest_path(root).stat().st_mtime_ns
-    except FileNotFoundError:
+    except OSError:  # none, or DATASET is a file: connect() names what is wrong
         return 0
 
 

@@ -69,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if not args.data.is_dir():
         raise UserError(f"dataset {args.data} does not exist")
+    if args.out:
+        from flows.outputs import refuse_inside_dataset
+
+        refuse_inside_dataset(args.out, "--out", args.data)
     from trainers.evaluate import evaluate, format_table
 
     result = evaluate(settings.model, args.data, settings)

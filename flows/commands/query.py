@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import csv
 import json
+import math
 import os
 import secrets
 import sys
@@ -47,9 +48,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--output", type=Path, metavar="FILE.parquet", help="write the result to a Parquet file (outside DATASET)"
     )
-    p.add_argument("--revision", type=int, help="query an older revision of the dataset")
-    p.add_argument("--limit", type=int, default=50, help="rows shown in table format (50; 0 = all)")
+    p.add_argument("--revision", type=_at_least(1), help="query an older revision of the dataset (1, 2, …)")
+    p.add_argument("--limit", type=_at_least(0), default=50, help="rows shown in table format (50; 0 = all)")
     p.set_defaults(func=run)
+
+
+def _at_least(low: int) -> Any:
+    """An argparse type: an integer no smaller than `low` (argparse turns the ValueError into a usage error)."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise ValueError(f"{value} < {low}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
 
 
 def _cell(v: Any) -> str:
@@ -92,11 +106,11 @@ def run(args: argparse.Namespace) -> int:
         w.writerows([[f"<{len(v)} bytes>" if isinstance(v, bytes) else v for v in r] for r in rows])
     elif args.format == "json":
         # One JSON document: an array with one object per row, one row a line so it still reads well.
-        items = [json.dumps(dict(zip(names, r, strict=True)), default=_json_default) for r in rows]
+        items = [_json_row(names, r) for r in rows]
         sys.stdout.write("[\n" + ",\n".join(items) + "\n]\n" if items else "[]\n")
     elif args.format == "jsonl":
         for r in rows:
-            sys.stdout.write(json.dumps(dict(zip(names, r, strict=True)), default=_json_default) + "\n")
+            sys.stdout.write(_json_row(names, r) + "\n")
     else:
         t = Table(show_lines=False)
         for col in names:
@@ -109,6 +123,21 @@ def run(args: argparse.Namespace) -> int:
         if len(shown) < len(rows):
             con_out.print(f"({len(rows)} rows, {len(shown)} shown; --limit 0 shows all)")
     return 0
+
+
+def _json_row(names: list[str], row: tuple[Any, ...]) -> str:
+    """One row as a JSON object; NaN and infinities (which JSON cannot hold) become null."""
+    return json.dumps(_finite(dict(zip(names, row, strict=True))), default=_json_default, allow_nan=False)
+
+
+def _finite(v: Any) -> Any:
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_finite(x) for x in v]
+    return v
 
 
 def _json_default(v: Any) -> Any:

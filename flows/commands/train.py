@@ -91,6 +91,9 @@ def run(args: argparse.Namespace) -> int:
         grpo = load_settings(GrpoSettings, "grpo", args.config, options, args.set)
     if not args.data.is_dir():
         raise UserError(f"dataset {args.data} does not exist")
+    from flows.outputs import refuse_inside_dataset
+
+    refuse_inside_dataset(args.out, "--out", args.data)
     if args.kind == "sft":
         from trainers.sft import train_sft
 

@@ -69,7 +69,7 @@ class Manifest:
         A revision adds shards and may drop some: a shard whose rows a later revision superseded is replaced by one
         holding its surviving rows, and stays listed (with `dropped`) so older revisions still read as they were.
         """
-        if revision is not None and not 0 <= revision <= self.revision:
+        if revision is not None and not 1 <= revision <= self.revision:
             raise StoreError(f"no revision {revision}: this dataset has revisions 1..{self.revision}")
         limit = self.revision if revision is None else revision
         return [s for s in self.shards if s.table == table and s.live_at(limit)]
@@ -150,7 +150,8 @@ def manifest_path(root: Path) -> Path:
 def load_manifest(root: Path) -> Manifest:
     path = manifest_path(root)
     if not Path(root).is_dir():
-        raise DatasetNotFound(f"no dataset at {root} (the directory does not exist)")
+        what = "a file, not a dataset folder" if Path(root).exists() else "the directory does not exist"
+        raise DatasetNotFound(f"no dataset at {root} ({what})")
     if not path.is_file():
         raise DatasetNotFound(f"no dataset at {root} ({MANIFEST_NAME} is missing)")
     return Manifest.from_json(path.read_bytes(), path)
