@@ -54,7 +54,7 @@ def generate(views: list[VideoView], per_video: int = 6) -> list[TaskRecord]:
     return [t for v in views for t in gen.generate(v, views) if isinstance(t, TaskRecord)]
 
 
-def test_absence_answers_are_not_in_the_evidence():
+def test_absence_answers_match_the_evidence():
     views = [make_view(), other_view(), silent_view()]
     by_id = {v.video_id: v for v in views}
     tasks = generate(views)
@@ -65,17 +65,35 @@ def test_absence_answers_are_not_in_the_evidence():
         assert sorted(o[3:] for o in t.options) == sorted([YES, NO, UNKNOWN])
         if kind == "object":
             labels = {o.label.lower() for e in view.evidence for o in e.objects}  # any score
-            assert what not in labels and what not in " ".join(e.ocr_text.lower() for e in view.evidence)
-            assert option_text(t) == NO
+            shown = what in labels or what in " ".join(e.ocr_text.lower() for e in view.evidence)
+            assert option_text(t) == (YES if shown else NO)
         else:
-            spoken = " " + " ".join(transcript_words(view)) + " "
-            assert f" {' '.join(words(what))} " not in spoken
-            assert option_text(t) == (NO if view.video.has_audio else UNKNOWN)
-    # the subjects come from the other videos: make_view is asked about the cat, the bicycle and the weather
-    asked = {absence_subject(t)[1] for t in tasks if t.video_id == "vid"}  # type: ignore[index]
-    assert asked == {"bicycle", "cat", "the weather is nice"}  # never the person, car or dog it shows
+            spoken = f" {' '.join(words(what))} " in " " + " ".join(transcript_words(view)) + " "
+            assert option_text(t) == (YES if spoken else NO if view.video.has_audio else UNKNOWN)
+    # make_view is asked about the cat, the bicycle and the weather (absent) and what it shows and says (present)
+    asked = {absence_subject(t)[1]: option_text(t) for t in tasks if t.video_id == "vid"}  # type: ignore[index]
+    assert {k for k, v in asked.items() if v == NO} <= {"bicycle", "cat", "the weather is nice"}
+    assert {v for v in asked.values()} == {YES, NO}
+    assert {k for k, v in asked.items() if v == YES} <= {"car", "dog", "person", *map(" ".join, _fours(views[0]))}
     silent = [t for t in tasks if t.video_id == "vid3" and absence_subject(t)[0] == "speech"]  # type: ignore[index]
     assert silent and all(option_text(t) == UNKNOWN for t in silent)
+
+
+def _fours(view: VideoView) -> list[tuple[str, ...]]:
+    toks = transcript_words(view)
+    return [tuple(toks[i : i + 4]) for i in range(len(toks) - 3)]
+
+
+def test_yes_chains_say_where_the_subject_is():
+    view = make_view()
+    tasks = generate([view, other_view()])
+    yes = [t for t in tasks if t.video_id == "vid" and option_text(t) == YES]
+    assert yes
+    for t in yes:
+        statement = absence_statement(t, view)
+        kind, what = absence_subject(t)  # type: ignore[misc]
+        assert what in statement and "No keyframe" not in statement and "never" not in statement
+        assert check_citations(statement, view).accuracy == 1.0
 
 
 def test_a_lone_video_gets_no_absence_question():
@@ -129,7 +147,7 @@ def test_absence_chains_state_the_checked_absence():
 
 @pytest.mark.slow
 def test_absence_tasks_of_a_curated_dataset_are_absent(pipeline_dataset):
-    """On the real pipeline output: every absence task's subject is missing from its own video's evidence."""
+    """On the real pipeline output: every absence task's Yes / No is what its own video's evidence says."""
     from curation.views import load_views
     from schemas.store import Dataset
 
@@ -144,6 +162,8 @@ def test_absence_tasks_of_a_curated_dataset_are_absent(pipeline_dataset):
         view = views[task.video_id]
         kind, what = absence_subject(task)  # type: ignore[misc]
         if kind == "object":
-            assert what not in {o.label.lower() for e in view.evidence for o in e.objects}
+            shown = what in {o.label.lower() for e in view.evidence for o in e.objects}
         else:
-            assert f" {' '.join(words(what))} " not in " " + " ".join(transcript_words(view)) + " "
+            shown = f" {' '.join(words(what))} " in " " + " ".join(transcript_words(view)) + " "
+        if option_text(task) in (YES, NO):
+            assert shown == (option_text(task) == YES)

@@ -41,13 +41,13 @@ MAX_COLOURS = 3
 MAX_TEXT_CHARS = 60
 
 ANSWER_FORMATS: dict[str, str] = {
-    "multiple choice": "the letter of one option, e.g. B",
+    "multiple choice": "the letter of one option",
     "numerical": "a number, e.g. 3 or 4.5",
     "regression": "a number, e.g. 4.5",
     "OCR": "the text exactly as it appears on screen",
     "free-form": "a short phrase",
     "span": "start and end in seconds, e.g. [12.40, 15.00]",
-    "ordering": "the shot numbers in time order, e.g. 3, 1, 2",
+    "ordering": "the clip numbers in time order, separated by commas",
     "box": 'a JSON list like [{"time": 1.0, "x1": 0.1, "y1": 0.2, "x2": 0.5, "y2": 0.6}] (coordinates 0-1)',
 }
 

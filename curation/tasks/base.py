@@ -17,6 +17,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
+from curation.balance import balance_tasks
 from curation.collection import Batches, Collection, StageRows
 from curation.splits import SplitConfig, assign_splits
 from curation.stage import Rejected, Stage, StageConfig
@@ -159,7 +160,7 @@ class TasksStage(Stage[TasksConfig, list[VideoView], tuple[list[TaskRecord], lis
 
     name = "tasks"
     Config = TasksConfig
-    version = 2  # 2: task ids include the options; visible-object and colour answers no longer depend on set order
+    version = 3  # 2: task ids include the options; 3: letters, Yes/No and counts balanced (curation/balance.py)
     reads = ("videos", "shots", "segments", "words", "frames", "evidence")
     writes = ("tasks",)
     needs = ("shots", "asr", "evidence")
@@ -192,6 +193,7 @@ class TasksStage(Stage[TasksConfig, list[VideoView], tuple[list[TaskRecord], lis
             for item in load_user_tasks(self.config.user_tasks, views, prov):
                 tasks.setdefault(item.task_id, item)
         kept = cap_share(list(tasks.values()), "absence", self.config.absence_share)
+        kept = balance_tasks(kept, self.config.seed)  # letters, Yes/No and counts even (curation/balance.py)
         tasks = {t.task_id: t for t in kept}
         by_id = {v.video_id: v for v in views}
         splits = assign_splits(list(by_id), self.config.splits)

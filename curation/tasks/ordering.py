@@ -1,4 +1,6 @@
-"""Shot ordering: 3–`ordering_shots` shots described by their evidence, shuffled; answer their time order.
+"""Shot ordering: 3–`ordering_shots` shots described by their evidence, listed in random order; answer their time
+order. The listed order is a uniform shuffle — the time order itself included, as often as any other — so reading
+the list back ("1, 2, 3") scores no better than a guess.
 
 A shot takes part only if its description (objects, on-screen text, colours — the same summary the text view
 uses) is unique among the video's shots and not empty; shots that read alike cannot be told apart, so their
@@ -26,6 +28,7 @@ class Generator(TaskGenerator):
 
     name = "ordering"
     problem_types = ("ordering",)
+    windowed = True  # a long video is asked per window (curation.tasks.quota)
 
     def generate(self, view: VideoView, collection: list[VideoView]) -> list[TaskRecord | RejectRecord]:
         shots = sorted(view.shots, key=lambda s: s.start)
@@ -58,13 +61,12 @@ class Generator(TaskGenerator):
             chosen_sets.add(key)
             in_time = [usable[i] for i in picked]
             shown = list(in_time)
-            while [s.shot_id for s, _ in shown] == list(key):
-                rng.shuffle(shown)
+            rng.shuffle(shown)
             lines = [f"{i}. {d}" for i, (_, d) in enumerate(shown, start=1)]
             number = {s.shot_id: i for i, (s, _) in enumerate(shown, start=1)}
             answer = ", ".join(str(number[s.shot_id]) for s, _ in in_time)
             question = (
-                "These clips from the video are listed out of order:\n"
+                "These clips from the video are listed in random order:\n"
                 + "\n".join(lines)
                 + "\nIn what order do they appear in the video? List the clip numbers."
             )
