@@ -4,15 +4,17 @@ its own evidence (`schemas.TraceStep`, written by `curation.tasks.compose_*`).
 A step is stated by a reasoning sentence that names the step's output (the phrase found, "shot 2", the object
 seen, the count, "option B") and cites — itself, or by the last range cited before it — a time within
 `relevance_tol_s` of the rows the step read. Steps are looked for in order, each in the sentence that stated the
-step before it or a later one: so a step's output is taken up only after the step that gave it. What each stated
-step claims is checked by the citation and consistency checks (a keyframe that does not show the object, a shot
-number with the wrong times); this check finds the steps a chain leaves out or states off their evidence.
+step before it or a later one: so a step's output is taken up only after the step that gave it. A stated step
+must hold: every object, count, colour, text or quote its sentence claims is supported by the evidence of the range
+it refers to (`trainers.claims`; the consistency check alone passes what the evidence is merely silent on, but a
+step of a program that the evidence does not show is a wrong step).
 
 =============  ==================================================================================================
 reason         rejects a chain when
 =============  ==================================================================================================
 skipped_step   no sentence names a step's output
 unlinked_step  the sentences naming it cite other evidence than the step read, or come before the step it follows
+wrong_step     (view) the sentence stating it claims something the evidence of its range does not show
 =============  ==================================================================================================
 """
 
@@ -22,8 +24,8 @@ import re
 
 from curation.checks.base import SKIP, Chain, Check, Verdict
 from schemas import TraceStep, VideoView
-from trainers.chain_checks import Sentence, mentions, sentences
-from trainers.claims import _POINT, _SPAN, BOX_CITE, KEYFRAME_CITE
+from trainers.chain_checks import Sentence, mentions, reasoning, sentences
+from trainers.claims import _POINT, _SPAN, BOX_CITE, KEYFRAME_CITE, Claim, ClaimChecker, split_sentences
 from trainers.textview import fmt_time
 from trainers.vocab import NUMBER_WORDS
 
@@ -50,10 +52,22 @@ def on_evidence(sentence: Sentence, step: TraceStep, tol: float) -> bool:
     return any(a <= step.end + tol and b >= step.start - tol for a, b in ranges)
 
 
+def unsupported_claims(think: str, view: VideoView, tol: float) -> list[list[Claim]]:
+    """Per reasoning sentence (as `trainers.chain_checks.sentences` splits them), its unsupported content claims."""
+    checker = ClaimChecker(view, tol, tol)
+    current = (0.0, view.duration)
+    out = []
+    for text in split_sentences(reasoning(think)):
+        claims, current = checker.sentence(text, current)
+        out.append([c for c in claims if not c.supported and c.kind != "time"])
+    return out
+
+
 def step_problem(think: str, trace: list[TraceStep], view: VideoView | None, tol: float) -> tuple[str, str] | None:
     """(reason, detail) for the first step of `trace` the think text does not state in order on its evidence
     (see the module docstring), or None when it states them all."""
     said = sentences(think, view)
+    wrong = unsupported_claims(think, view, tol) if view is not None else [[] for _ in said]
     at = 0
     for k, step in enumerate(trace, start=1):
         what = f"step {k} ({step.op}: {step.output!r} at [{fmt_time(step.start)}–{fmt_time(step.end)}s])"
@@ -64,6 +78,8 @@ def step_problem(think: str, trace: list[TraceStep], view: VideoView | None, tol
         if hit is None:
             where = "before the step it follows" if all(i < at for i in named) else "without citing its evidence"
             return "unlinked_step", f"{what} is stated {where}"
+        if wrong[hit]:
+            return "wrong_step", f"{what}: {wrong[hit][0].describe()}"
         at = hit
     return None
 
@@ -73,7 +89,7 @@ class StepsCheck(Check):
     tasks without a trace."""
 
     name = "steps"
-    reasons = ("skipped_step", "unlinked_step")
+    reasons = ("skipped_step", "unlinked_step", "wrong_step")
 
     def judge(self, chain: Chain) -> Verdict:
         trace = chain.task.trace

@@ -65,7 +65,7 @@ class Generator(TaskGenerator):
     def _text_task(
         self, view: VideoView, text: str, ev: EvidenceRecord, ph: cs.Phrase, text_first: bool
     ) -> TaskRecord | RejectRecord:
-        shown, said = f'the text "{text}"', f'the phrase "{ph.text}"'
+        shown, said = f'the text "{text}"', f'the spoken phrase "{ph.text}"'
         rng = self.rng(view, f"{ev.frame_id}:{ph.segment_id}")
         answer, other = (shown, said) if text_first else (said, shown)
         options, letter = letter_options(answer, [other], rng)

@@ -85,7 +85,7 @@ class Generator(TaskGenerator):
                     f'During that shot someone says "{ph.text}" at {span_cite(ph.start, ph.end)}.',
                 ),
             ]
-            steps.append(cs.choose(f'"{ph.text}"', steps[-1]))
+            steps.append(cs.choose(f'said: "{ph.text}"', steps[-1]))
             why = cs.unsupported(steps, view)
             if why:
                 out.append(self.reject(view, "unverifiable_step", why, shot.shot_id))
