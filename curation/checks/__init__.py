@@ -19,6 +19,9 @@ support            unsupported_answer     the reasoning before "So the answer is
 consistency        contradicted           (view) the cited evidence contradicts a claim: a count, colour,
                                           on-screen text, quote, absence, shot number, the video's length or
                                           number of shots (`trainers.claims.contradictions`)
+steps              skipped_step /         (tasks with a program trace) a step of the trace is never stated, is
+                   unlinked_step /        stated off its evidence or before the step it follows, or claims
+                   wrong_step             what its evidence does not show (`curation.checks.steps`)
 self_consistency   low_agreement          (K samples) its answer is not the majority of its samples, or
                                           fewer than `min_agreement` of them agree (sets `cot.confidence`)
 near_duplicate     near_duplicate         shingle Jaccard ≥ `near_duplicate_jaccard` with a chain already
