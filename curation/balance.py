@@ -6,8 +6,8 @@ A model that sees only the question and options must not be able to beat a unifo
 - **letters**: within each generator and option count, the right answer is moved to letters A, B, C, … in turn
   (over the tasks in a seeded order), so each letter is the answer equally often (±1) — assigned, not shuffled,
   since a shuffle of a small pool still leaves one letter ahead;
-- **Yes / No**: absence questions answered "Yes" and "No" are cut to the same number (the larger side loses its
-  surplus, spread over videos); "Cannot be determined" answers are kept;
+- **Yes / No**: absence questions answered "Yes" and "No" are cut to the same number per option set (the larger
+  side loses its surplus, spread over videos); "Cannot be determined" answers are kept;
 - **flat answers**: for each question template of the counting generator ("How many people …", "How many
   shots …"), no answer may be right more often than a uniform guess among the template's answers plus
   `FLAT_MARGIN` (most counts are 1 otherwise).
@@ -115,15 +115,17 @@ def _drop_surplus(tasks: list[TaskRecord], surplus: list[TaskRecord], keep: int)
 
 
 def even_yes_no(tasks: list[TaskRecord]) -> list[TaskRecord]:
-    """Absence tasks answered Yes and No cut to the same number."""
-    sides: dict[str, list[TaskRecord]] = {YES: [], NO: []}
+    """Absence tasks answered Yes and No cut to the same number, per option set (objects: Yes / No; speech:
+    Yes / No / Cannot be determined)."""
+    sides: dict[tuple[int, str], list[TaskRecord]] = defaultdict(list)
     for t in tasks:
         text = (answer_text(t) or "").lower() if t.generator == "absence" else ""
-        if text in sides:
-            sides[text].append(t)
-    keep = min(len(sides[YES]), len(sides[NO]))
-    for side in (YES, NO):
-        tasks = _drop_surplus(tasks, sides[side], keep)
+        if text in (YES, NO):
+            sides[(len(t.options), text)].append(t)
+    for n in {n for n, _ in sides}:
+        keep = min(len(sides[(n, YES)]), len(sides[(n, NO)]))
+        for side in (YES, NO):
+            tasks = _drop_surplus(tasks, sides[(n, side)], keep)
     return tasks
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from data_cards.audit import audit_dataset, audit_section
 from data_cards.effect import effect_section, read_effect
 from data_cards.plots import PLOT_DIR, PLOTS, plot_path, write_plots
 from data_cards.stats import POOLS, collect_stats
@@ -66,6 +67,7 @@ def build_card(root: Path | str, license: str | None = None, pretty_name: str | 
     header = card_header(stats, hf_configs(root, stats.revision), str(license), str(pretty_name))
     text = "---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n\n"
     text += card_body(stats, str(pretty_name))
+    text += "\n" + audit_section(audit_dataset(root))
     text += "\n" + effect_section(read_effect(root))
     path = root / CARD_NAME
     atomic_write_bytes(path, text.encode())

@@ -9,7 +9,21 @@ import os
 import sys
 from collections.abc import Sequence
 
-from flows.commands import browse, card, curate, eval, export, info, query, samples, schedule, shots, train, transcribe
+from flows.commands import (
+    audit,
+    browse,
+    card,
+    curate,
+    eval,
+    export,
+    info,
+    query,
+    samples,
+    schedule,
+    shots,
+    train,
+    transcribe,
+)
 from flows.errors import UserError
 
 # Offline is the default: nothing at run time may fetch models or data from a hub.
@@ -23,7 +37,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 # Each module exposes register(subparsers); the order here is the order in `vidcot --help`.
-COMMANDS = (curate, schedule, samples, query, info, export, card, browse, shots, transcribe, train, eval)
+COMMANDS = (curate, schedule, samples, query, info, export, card, audit, browse, shots, transcribe, train, eval)
 
 
 # How a process killed by SIGPIPE exits (128 + 13), as `yes | head -1` does: the pipeline sees the usual status.

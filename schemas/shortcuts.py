@@ -194,3 +194,77 @@ def matches(answer: str | None, item: BlindItem) -> bool:
     """Whether a rule's answer is the item's gold answer (exact, in normal form)."""
     got = canonical(answer, item.problem_type, item.options)
     return got is not None and got == canonical(item.answer, item.problem_type, item.options)
+
+
+_QUESTION = re.compile(r"Question: (.*?)\n(?:Options:\n|Answer format:)", re.S)
+
+
+def prompt_question(user_text: str) -> str:
+    """The question of a task prompt (`trainers.textview.task_messages`' user turn), or "" if none is found."""
+    found = _QUESTION.findall(user_text)
+    return found[-1].strip() if found else ""
+
+
+@dataclass
+class RuleScore:
+    """What one blind rule scores on the items it answers, beside a uniform guess on those items."""
+
+    rule: str
+    items: int
+    score: float
+    chance: float
+    flagged: bool  # more than MARGIN above chance, on at least MIN_ITEMS items
+
+    @property
+    def title(self) -> str:
+        return RULE_TITLES[self.rule]
+
+
+@dataclass
+class TypeAudit:
+    """The shortcut audit of one problem type in one pool (or the tasks table)."""
+
+    pool: str
+    problem_type: str
+    items: int
+    chance: float
+    rules: list[RuleScore]
+    letters: dict[str, int]  # how often each letter is the answer (multiple choice)
+    absence_items: int
+    yes_share: float | None  # share of absence questions answered Yes (None: none asked)
+
+    @property
+    def flagged(self) -> list[RuleScore]:
+        return [r for r in self.rules if r.flagged]
+
+
+def audit_items(pool: str, items: Sequence[BlindItem]) -> list[TypeAudit]:
+    """Per problem type: every rule's score next to chance, the letter counts and the absence Yes share."""
+    out = []
+    for kind in sorted({it.problem_type for it in items}):
+        mine = [it for it in items if it.problem_type == kind]
+        answers, odds = blind_answers(mine), chance(mine)
+        rules = []
+        for rule in RULES:
+            on = [i for i, a in enumerate(answers[rule]) if a is not None or rule not in PRIOR_RULES]
+            if not on:
+                continue
+            score = sum(matches(answers[rule][i], mine[i]) for i in on) / len(on)
+            level = sum(odds[i] for i in on) / len(on)
+            rules.append(RuleScore(rule, len(on), score, level, len(on) >= MIN_ITEMS and score > level + MARGIN))
+        letters: Counter[str] = Counter()
+        asked = [it for it in mine if is_absence_question(it.question)]
+        yes = 0
+        for it in mine:
+            letter = canonical(it.answer, kind, it.options) if kind == "multiple choice" else None
+            if letter:
+                letters[letter] += 1
+        for it in asked:
+            yes += (_gold_text(it) or "").lower() == "yes"
+        out.append(
+            TypeAudit(
+                pool, kind, len(mine), sum(odds) / len(mine), rules, dict(sorted(letters.items())), len(asked),
+                yes / len(asked) if asked else None,
+            )
+        )  # fmt: skip
+    return out

@@ -79,19 +79,24 @@ def test_counts_are_not_mostly_one():
     assert got == {"1": 5, "2": 5, "3": 4}
     items = [BlindItem(t.question, t.problem_type, t.answer) for t in out]
     one = blind_answers(items)["count_one"]
-    assert sum(matches(a, it) for a, it in zip(one, items, strict=True)) / len(items) <= sum(chance(items)) / len(
-        items
-    ) + 0.05
+    assert (
+        sum(matches(a, it) for a, it in zip(one, items, strict=True)) / len(items)
+        <= sum(chance(items)) / len(items) + 0.05
+    )
 
 
 def test_the_tasks_stage_output_is_balanced():
     views = [make_view(), other_view(), silent_view()]
     tasks, _ = TasksStage(TasksConfig(max_per_video=6, absence_share=0.5)).generate(views)
-    for gen in ("visible", "absence"):
-        letters = Counter(t.answer for t in tasks if t.generator == gen)
-        assert letters and max(letters.values()) - min(letters.values()) <= 1, (gen, letters)
-    yes_no = Counter(answer_text(t) for t in tasks if t.generator == "absence")
-    assert yes_no["Yes"] == yes_no["No"] > 0
+    groups = {(t.generator, len(t.options)) for t in tasks if t.problem_type == "multiple choice"}
+    assert {("visible", 4), ("absence", 2), ("absence", 3)} <= groups
+    for gen, n in groups:
+        letters = Counter(t.answer for t in tasks if (t.generator, len(t.options)) == (gen, n))
+        assert len(letters) == min(n, sum(letters.values())), (gen, n, letters)
+        assert max(letters.values()) - min(letters.values()) <= 1, (gen, n, letters)
+    for n in (2, 3):
+        yes_no = Counter(answer_text(t) for t in tasks if t.generator == "absence" and len(t.options) == n)
+        assert yes_no["Yes"] == yes_no["No"] > 0, (n, yes_no)
     assert len({t.task_id for t in tasks}) == len(tasks)
     again, _ = TasksStage(TasksConfig(max_per_video=6, absence_share=0.5)).generate(views)
     assert [t.task_id for t in again] == [t.task_id for t in tasks]

@@ -2,7 +2,8 @@
 
 Models that only ever see answerable questions learn to answer everything; these teach calibrated abstention. And
 a question that is always answered "No" teaches a shortcut instead, so subjects that *are* present are asked about
-too. Each is multiple choice over the same three options: *Yes*, *No*, *Cannot be determined from the video*.
+too. Each is multiple choice: object questions over *Yes* and *No*, speech questions over *Yes*, *No* and *Cannot be
+determined from the video*.
 
 - object: a label detected (score ≥ `min_object_score`) in another video of the collection but in no keyframe of
   this one at any score, nor in its on-screen text or captions → "Is a "dog" visible anywhere in the video?" → No;
@@ -123,7 +124,10 @@ class Generator(TaskGenerator):
             rest = [c for c in absent + present if c not in picked]
             picked += spread(rest, cfg.max_per_video - len(picked))
         for question, answer in picked[: cfg.max_per_video]:
-            distractors = [x for x in (YES, NO, UNKNOWN) if x != answer]
+            # Keyframes are always there to look at, so "cannot be determined" is never right for an object: offered
+            # anyway it is a dead option a blind reader strikes out, and "No" would beat chance.
+            choices = (YES, NO, UNKNOWN) if question.startswith(SPEECH_Q[:14]) else (YES, NO)
+            distractors = [x for x in choices if x != answer]
             options, letter = letter_options(answer, distractors, self.rng(view, question))
             out.append(self.task(view, "multiple choice", question, letter, [], options=options))
         return out
