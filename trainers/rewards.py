@@ -312,6 +312,12 @@ class AnswerConfig:
     numeric_abs_tol: float = 1e-6
     box_time_tol: float = 0.5
 
+    def __post_init__(self) -> None:
+        for name in ("numeric_rel_tol", "numeric_abs_tol", "box_time_tol"):
+            value = getattr(self, name)
+            if not value >= 0:  # also NaN
+                raise ValueError(f"{name} must be >= 0 (got {value})")
+
 
 def answer_score(
     predicted: str | None,
@@ -594,6 +600,9 @@ class RewardConfig:
         unknown = set(self.weights) - set(REWARDS)
         if unknown:
             raise ValueError(f"rewards.weights: unknown reward(s) {sorted(unknown)}; known {sorted(REWARDS)}")
+        negative = {k: w for k, w in self.weights.items() if not 0 <= w < math.inf}
+        if negative:
+            raise ValueError(f"rewards.weights must be finite and >= 0 (got {negative})")
 
 
 def build_rewards(config: RewardConfig | None = None) -> tuple[list[RewardFunc], list[float]]:
