@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import av
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from curation.stage import Rejected, Stage, StageConfig
 from schemas import VideoRecord
@@ -46,6 +46,15 @@ class ProbeConfig(StageConfig):
     end_slack: float = Field(
         0.5, ge=0, description="seconds the last decodable frame may fall short of the stated duration"
     )
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> ProbeConfig:
+        if self.min_duration > self.max_duration:
+            raise ValueError(
+                f"min_duration ({self.min_duration}) is above max_duration ({self.max_duration}): every video "
+                "would be rejected"
+            )
+        return self
 
 
 def sha256_file(path: Path) -> str:
