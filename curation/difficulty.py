@@ -54,12 +54,14 @@ from trainers.textview import task_messages
 
 log = logging.getLogger(__name__)
 UNKNOWN = 0.5
+# pass@K beyond this many samples per item costs K generations per task for a difficulty that no longer moves.
+MAX_K = 64
 
 
 class DifficultyConfig(StageConfig):
     """K samples per item, how they are drawn and scored, and which items the RL pool drops."""
 
-    k: int = Field(4, ge=1, description="samples per item (at most; see early_stop)")
+    k: int = Field(4, ge=1, le=MAX_K, description=f"samples per item (at most; see early_stop), 1..{MAX_K}")
     pass_k: int = Field(1, ge=1, description="the k of pass@k (at most k)")
     temperature: float = Field(0.8, ge=0.0)
     max_new_tokens: int = Field(192, ge=1, description="per sample with prime 'think'")
