@@ -15,6 +15,7 @@ key and the keys known there. This module is the floor of the layers: it imports
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import typing
 from collections.abc import Iterable, Mapping
@@ -48,6 +49,25 @@ class Settings(BaseModel):
         return value
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (not: the last one wins)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+
+
 def read_config_file(path: Path | str) -> dict[str, Any]:
     """A YAML (``.yaml``/``.yml``) or TOML (``.toml``) file as a mapping; an empty file is an empty mapping."""
     path = Path(path)
@@ -58,7 +78,7 @@ def read_config_file(path: Path | str) -> dict[str, Any]:
         raise ConfigError(f"config file {path}: expected a .yaml, .yml or .toml file")
     try:
         text = path.read_text()
-        data = tomllib.loads(text) if suffix == ".toml" else yaml.safe_load(text)
+        data = tomllib.loads(text) if suffix == ".toml" else _yaml(text)
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"config file {path} cannot be read: {e}") from None
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as e:
@@ -73,7 +93,7 @@ def read_config_file(path: Path | str) -> dict[str, Any]:
 def parse_value(text: str) -> Any:
     """A ``--set`` value: a YAML scalar or flow collection (numbers, booleans, lists, mappings), else the string."""
     try:
-        return yaml.safe_load(text)
+        return _yaml(text)
     except yaml.YAMLError:
         return text
 
@@ -118,9 +138,33 @@ def apply_override(doc: dict[str, Any], assignment: str, section: str | None = N
 def validate(model: type[M], doc: Mapping[str, Any], where: str) -> M:
     """``model`` from ``doc``; a validation error becomes one ``ConfigError`` line naming each bad key."""
     try:
-        return model.model_validate(doc)
+        validated = model.model_validate(doc)
     except ValidationError as e:
         raise ConfigError(f"bad config ({where}): {describe_errors(e, model)}") from None
+    bad = list(_non_finite(validated, []))
+    if bad:
+        shown = "; ".join(f"{key}: must be a finite number (got {value})" for key, value in bad)
+        raise ConfigError(f"bad config ({where}): {shown}")
+    return validated
+
+
+def _non_finite(value: Any, loc: list[str]) -> Iterable[tuple[str, float]]:
+    """(key path, value) of every NaN or infinite float in a validated config (``1e400`` reads as infinity)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            yield ".".join(loc), value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _non_finite(getattr(value, name), [*loc, name])
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _non_finite(getattr(value, f.name), [*loc, f.name])
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _non_finite(v, [*loc, str(k)])
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from _non_finite(v, [*loc, str(i)])
 
 
 def load(
