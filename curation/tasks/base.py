@@ -24,7 +24,6 @@ from curation.stage import Rejected, Stage, StageConfig
 from curation.tasks.answerable import is_prompt_answerable
 from curation.tasks.ids import task_id
 from curation.tasks.leakage import is_subtitle_leak
-from curation.tasks.quota import scoped_question, speech_minutes, task_quota, window_view, windows
 from schemas import PROBLEM_TYPES, Provenance, RejectRecord, TaskRecord, VideoView
 
 GENERATORS: tuple[str, ...] = (
@@ -35,20 +34,10 @@ GENERATORS: tuple[str, ...] = (
 
 
 class TasksConfig(StageConfig):
-    """Which generators run, how many tasks each makes per video (`curation.tasks.quota`), and their thresholds."""
+    """Which generators run, how many tasks each may make per video, and their thresholds."""
 
     generators: list[str] = Field(default_factory=lambda: list(GENERATORS))
-    per_minute: float = Field(3.0, ge=0.0, description="tasks per generator per minute of video")
-    per_speech_minute: float = Field(
-        4.0, ge=0.0, description="tasks per minute of speech, for generators that quote the transcript"
-    )
-    min_per_video: int = Field(3, ge=0, description="tasks per generator for any video, however short")
-    max_per_video: int = Field(
-        120, ge=1, description="most tasks per generator per video (set alone: a fixed count, the floor too)"
-    )
-    window_s: float = Field(
-        60.0, gt=0.0, description="window of a long video's whole-video questions (ordering), in seconds"
-    )
+    max_per_video: int = Field(3, ge=1, description="tasks per generator per video")
     seed: int = 0
     phrase_words: int = Field(4, ge=2, le=12, description="words in a grounding phrase")
     min_word_probability: float = Field(0.5, ge=0.0, le=1.0, description="ASR confidence of grounded words")
