@@ -11,8 +11,11 @@ A file whose container cannot be parsed at all — random bytes, a text file, an
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
+import stat
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -55,6 +58,23 @@ class ProbeConfig(StageConfig):
                 "would be rejected"
             )
         return self
+
+
+def _os_reason(e: OSError) -> str:
+    """Why the OS refused a file, in words: 'the file: File name too long (ENAMETOOLONG)'."""
+    code = errno.errorcode.get(e.errno or 0)
+    return f"the file: {e.strerror or e}" + (f" ({code})" if code else "")
+
+
+def _kind(mode: int) -> str:
+    kinds = {
+        stat.S_ISDIR: "a folder (one that cannot be listed, or given as a video)",
+        stat.S_ISFIFO: "a FIFO (named pipe)",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+    }
+    return next((what for test, what in kinds.items() if test(mode)), "a special file")
 
 
 def sha256_file(path: Path) -> str:
@@ -102,20 +122,27 @@ class ProbeStage(Stage[ProbeConfig, Path, VideoRecord]):
         """A file's resolved path, size and mtime: a file is probed again when any changes (OSError if gone)."""
         path = Path(item)
         st = path.stat()
-        return hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:32]
+        try:
+            where = str(path.resolve())
+        except RuntimeError as e:  # a link loop, before Python 3.13 made it an OSError
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from e
+        return hashlib.sha256(f"{where}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:32]
 
     def process(self, item: Path) -> VideoRecord | Rejected:
         path = Path(item)
         try:
-            size = path.stat().st_size
+            st = path.stat()
         except OSError as e:
-            return Rejected("unreadable", f"cannot stat file: {e}")
+            return Rejected("unreadable", f"cannot open {_os_reason(e)}")
+        if not stat.S_ISREG(st.st_mode):
+            return Rejected("unreadable", f"{_kind(st.st_mode)}, not a regular file")
+        size = st.st_size
         if size == 0:
             return Rejected("zero_bytes", "file is empty")
         try:
             video_id = sha256_file(path)
         except OSError as e:
-            return Rejected("unreadable", f"cannot read file: {e}")
+            return Rejected("unreadable", f"cannot read {_os_reason(e)}")
         try:
             container = av.open(str(path), mode="r", metadata_errors="ignore")
         except (av.error.FFmpegError, OSError, UnicodeDecodeError) as e:
@@ -124,7 +151,14 @@ class ProbeStage(Stage[ProbeConfig, Path, VideoRecord]):
         try:
             return self._probe_open(path, size, video_id, container)
         except av.error.FFmpegError as e:
-            return Rejected("decode_error", f"{type(e).__name__}: {e}")
+            fmt = container.format.name
+            if isinstance(e, OSError) and e.errno in (errno.EPERM, errno.ESPIPE):  # ffmpeg's AVERROR(EPERM) on seek
+                return Rejected(
+                    "decode_error",
+                    f"ffmpeg cannot seek in this {fmt} file ({e.strerror}): a raw stream with no container index "
+                    "cannot be checked; remux it into a container (e.g. ffmpeg -i IN -c copy OUT.mp4)",
+                )
+            return Rejected("decode_error", f"{fmt}: {type(e).__name__}: {e}")
         finally:
             container.close()
 
