@@ -92,7 +92,10 @@ def test_query_limit_and_revision_bounds(ds: Path, capsys: pytest.CaptureFixture
 
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
 def test_query_json_is_valid_with_nan_and_infinity(ds: Path, fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
-    sql = "SELECT 'nan'::DOUBLE AS a, 'inf'::DOUBLE AS b, '-inf'::DOUBLE AS c, [1.5, 'nan'::DOUBLE] AS d, 2.5::DOUBLE AS e"
+    sql = (
+        "SELECT 'nan'::DOUBLE AS a, 'inf'::DOUBLE AS b, '-inf'::DOUBLE AS c, [1.5, 'nan'::DOUBLE] AS d, "
+        "2.5::DOUBLE AS e"
+    )
     assert vidcot(["query", str(ds), sql, "--format", fmt]) == 0
     out = capsys.readouterr().out
 
