@@ -15,6 +15,8 @@ from schemas import EvidenceRecord, RejectRecord, ShotRecord, TaskRecord, VideoV
 from trainers.citations import point_cite, span_cite
 from trainers.textview import fmt_time, shot_evidence, spread
 
+NOTHING = "nothing changes"
+
 
 class Generator(TaskGenerator):
     """Multiple choice: which statement of an object appearing or leaving is true across a cut."""
@@ -66,11 +68,9 @@ class Generator(TaskGenerator):
         false: list[str] = []
         for x in sorted(a1 & a2):  # in both shots: it neither appears nor leaves
             false.append(f"{cs.a(x)} appears" if rng.random() < 0.5 else f"the {x} leaves")
-        pool = cs.object_pool([view], min_score, rng) + cs.object_pool(cs.others(view, collection), min_score, rng)
-        for x in dict.fromkeys(pool):
-            if x not in any1 | any2:  # in neither shot
-                false.append(f"{cs.a(x)} appears")
-        rng.shuffle(false)
+        for x in cs.object_distractors(view, collection, any1 | any2, min_score, rng):  # in neither shot
+            false.append(f"{cs.a(x)} appears")
+        false = [NOTHING, *false[:2]] + false[2:]  # "nothing changes" is false: something does
         need = self.config.num_options - 1
         if len(false) < need:
             return self.reject(view, "too_few_distractors", f"{len(false)} false statement(s)", first.shot_id)
@@ -87,26 +87,19 @@ class Generator(TaskGenerator):
                 first.start,
                 first.end,
                 f"shot {k}",
-                f"The shot at {point_cite(mid)} is shot {k} {cs.shot_span(first)}.",
+                f"The shot at {point_cite(mid)} is shot {k} {cs.shot_span(first, view)}.",
             )
         ]
         if verb == "appears":
             steps += [
-                cs.step(
-                    "shot_lacks",
-                    [e.frame_id for e in ev1],
-                    first.start,
-                    first.end,
-                    label,
-                    f"Its keyframes {cs.kf(ev1)} show no {label}.",
-                ),
+                cs.lacks(view, first, ev1, label, "shot_lacks", f"Shot {k}"),
                 cs.step(
                     "next_shows",
                     [second.shot_id, *(e.frame_id for e in has2)],
                     second.start,
                     second.end,
                     label,
-                    f"The next one, shot {k + 1} {cs.shot_span(second)}, shows {cs.a(label)} {cs.kf(has2)}.",
+                    f"The next one, shot {k + 1} {cs.shot_span(second, view)}, shows {cs.a(label)} {cs.kf(has2)}.",
                 ),
             ]
         else:
@@ -120,13 +113,14 @@ class Generator(TaskGenerator):
                     f"Its keyframes {cs.kf(has1)} show {cs.a(label)}.",
                 ),
                 cs.step(
-                    "next_lacks",
-                    [second.shot_id, *(e.frame_id for e in ev2)],
+                    "next_shot",
+                    [second.shot_id],
                     second.start,
                     second.end,
-                    label,
-                    f"The next one, shot {k + 1} {cs.shot_span(second)}, shows no {label}.",
+                    f"shot {k + 1}",
+                    f"The next one is shot {k + 1} {cs.shot_span(second, view)}.",
                 ),
+                cs.lacks(view, second, ev2, label, "next_lacks", f"Shot {k + 1}"),
             ]
         steps.append(
             cs.step(

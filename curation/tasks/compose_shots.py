@@ -56,14 +56,7 @@ class Generator(TaskGenerator):
     ) -> TraceStep:
         k = cs.number(view, shot)
         if not yes:
-            return cs.step(
-                "shot_lacks",
-                [e.frame_id for e in ev],
-                shot.start,
-                shot.end,
-                label,
-                f"Shot {k} {cs.shot_span(shot)} shows no {label}.",
-            )
+            return cs.lacks(view, shot, ev, label, "shot_lacks", f"Shot {k}")
         frames = cs.frames_showing(ev, label, self.config.min_object_score)
         return cs.step(
             "shot_shows",
@@ -71,7 +64,7 @@ class Generator(TaskGenerator):
             shot.start,
             shot.end,
             label,
-            f"Shot {k} {cs.shot_span(shot)} shows {cs.a(label)} {cs.kf(frames)}.",
+            f"Shot {k} {cs.shot_span(shot, view)} shows {cs.a(label)} {cs.kf(frames)}.",
         )
 
     def _count(
@@ -128,12 +121,8 @@ class Generator(TaskGenerator):
         if close:
             return [self.reject(view, "tie", f"{answer} and {close[0]} are on screen about as long")]
         anywhere = cs.labels(view.evidence, 0.0)
-        foreign = [
-            x
-            for x in cs.object_pool(cs.others(view, collection), self.config.min_object_score, rng)
-            if x not in anywhere
-        ]
-        distractors = (mine + foreign)[:need]
+        never = cs.object_distractors(view, collection, anywhere, self.config.min_object_score, rng)
+        distractors = (mine + never)[:need]
         if len(distractors) < need:
             return [self.reject(view, "too_few_distractors", f"longest {answer}: {len(distractors)}")]
         steps: list[TraceStep] = []
@@ -152,7 +141,7 @@ class Generator(TaskGenerator):
                 )
                 continue
             frames = [e for i in hits for e in cs.frames_showing(per_shot[i], label, self.config.min_object_score)]
-            listed = cs.join([f"shot {cs.number(view, shots[i])} {cs.shot_span(shots[i])}" for i in hits])
+            listed = cs.join([f"shot {cs.number(view, shots[i])} {cs.shot_span(shots[i], view)}" for i in hits])
             steps.append(
                 cs.step(
                     "time_on_screen",

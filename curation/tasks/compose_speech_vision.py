@@ -3,10 +3,14 @@ shot's keyframes' objects.
 
 The phrase is said exactly once (`compose_steps.once_said`) and lies inside one shot (a phrase across a cut has
 no one shot). The answer is the object the shot's keyframes show most often at `min_object_score`; distractors are
-objects other shots of the video show (then other videos), never anything the shot shows at any score.
+objects other shots of the video show (then other videos, then everyday objects this video never shows), never
+anything the shot shows at any score. A shot with no object asks for a colour every keyframe of it shows instead
+(distractors: colours no keyframe of the shot shows).
 """
 
 from __future__ import annotations
+
+import random
 
 from curation.tasks import compose_steps as cs
 from curation.tasks.base import TaskGenerator, letter_options
@@ -14,6 +18,27 @@ from curation.tasks.visible import seen
 from schemas import RejectRecord, TaskRecord, VideoView
 from trainers.citations import span_cite
 from trainers.textview import shot_evidence, spread
+from trainers.vocab import COLOURS
+
+QUESTIONS = {
+    "object": 'What can be seen in the video while someone says "{phrase}"?',
+    "colour": 'Which colour fills the screen while someone says "{phrase}"?',
+}
+
+
+def colour_distractors(
+    view: VideoView, collection: list[VideoView], exclude: set[str], rng: random.Random
+) -> list[str]:
+    """Colour names for wrong options: seen elsewhere in this video, then in other videos, then any basic colour;
+    never one the shot shows in any keyframe."""
+    out: list[str] = []
+    for pool in ([view], cs.others(view, collection)):
+        found = sorted(set(seen([e for v in pool for e in v.evidence], "colour")) - exclude)
+        rng.shuffle(found)
+        out += found
+    rest = [c for c in COLOURS if c not in exclude]
+    rng.shuffle(rest)
+    return [c for c in dict.fromkeys(out + rest) if c not in exclude and c != "grey"]
 
 
 class Generator(TaskGenerator):
@@ -39,23 +64,27 @@ class Generator(TaskGenerator):
                 continue
             ev = shot_evidence(view, shot)
             found = seen(ev, "object", cfg.min_object_score)
-            if not found:
+            steady = [c for c in seen(ev[:1], "colour") if all(c in seen([e], "colour") for e in ev)]
+            if found:
+                candidates.append((ph, shot, "object", sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]))
+            elif steady:
+                candidates.append((ph, shot, "colour", steady[0]))
+            else:
                 out.append(self.reject(view, "nothing_visible", f'shot of "{ph.text}"', shot.shot_id))
-                continue
-            answer = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-            candidates.append((ph, shot, answer))
-        for ph, shot, answer in spread(candidates, cfg.max_per_video):
+        for ph, shot, kind, answer in spread(candidates, cfg.max_per_video):
             ev = shot_evidence(view, shot)
-            here = cs.labels(ev, 0.0)
             rng = self.rng(view, ph.segment_id)
-            pool = cs.object_pool([view], cfg.min_object_score, rng)
-            pool += cs.object_pool(cs.others(view, collection), cfg.min_object_score, rng)
-            distractors = list(dict.fromkeys(x for x in pool if x not in here))[: cfg.num_options - 1]
+            if kind == "object":
+                pool = cs.object_distractors(view, collection, cs.labels(ev, 0.0), cfg.min_object_score, rng)
+            else:
+                pool = colour_distractors(view, collection, set(seen(ev, "colour")), rng)
+            distractors = pool[: cfg.num_options - 1]
             if len(distractors) < cfg.num_options - 1:
                 out.append(self.reject(view, "too_few_distractors", f'"{ph.text}": {len(distractors)}', ph.segment_id))
                 continue
             options, letter = letter_options(answer, distractors, rng)
-            frames = cs.frames_showing(ev, answer, cfg.min_object_score)
+            frames = cs.frames_showing(ev, answer, cfg.min_object_score) if kind == "object" else ev
+            thing = cs.a(answer) if kind == "object" else f"the colour {answer}"
             k = cs.number(view, shot)
             steps = [
                 cs.step(
@@ -72,7 +101,7 @@ class Generator(TaskGenerator):
                     shot.start,
                     shot.end,
                     f"shot {k}",
-                    f"That time falls in shot {k} {cs.shot_span(shot)}.",
+                    f"That time falls in shot {k} {cs.shot_span(shot, view)}.",
                 ),
                 cs.step(
                     "shot_objects",
@@ -80,15 +109,15 @@ class Generator(TaskGenerator):
                     frames[0].time,
                     frames[-1].time,
                     answer,
-                    f"Its keyframes {cs.kf(frames)} show {cs.a(answer)}.",
+                    f"Its keyframes {cs.kf(frames)} show {thing}.",
                 ),
             ]
-            steps.append(cs.choose(answer, steps[-1]))
+            steps.append(cs.choose(thing if kind == "colour" else answer, steps[-1]))
             why = cs.unsupported(steps, view)
             if why:
                 out.append(self.reject(view, "unverifiable_step", why, ph.segment_id))
                 continue
-            question = f'What can be seen in the video while someone says "{ph.text}"?'
+            question = QUESTIONS[kind].format(phrase=ph.text)
             ids = [ph.segment_id, shot.shot_id, *(e.frame_id for e in frames)]
             task = self.task(view, "multiple choice", question, letter, ids, options=options)
             task.trace = steps

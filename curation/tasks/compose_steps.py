@@ -19,7 +19,7 @@ from curation.tasks.leakage import words as norm_words
 from curation.tasks.speech import quotable_segments
 from curation.tasks.visible import confident_text, seen
 from schemas import EvidenceRecord, ShotRecord, TraceStep, VideoView
-from trainers.citations import check_citations, keyframe_cite, span_cite
+from trainers.citations import check_citations, keyframe_cite, point_cite, span_cite
 from trainers.claims import check_chain
 from trainers.textview import shot_evidence
 
@@ -129,8 +129,18 @@ def a(label: str) -> str:
     return f"{'an' if label[:1] in 'aeiou' else 'a'} {label}"
 
 
-def shot_span(shot: ShotRecord) -> str:
-    return span_cite(shot.start, shot.end)
+def shot_span(shot: ShotRecord, view: VideoView) -> str:
+    """`[a–bs]` of a shot (its end clipped to the video's, which a shot table may overrun by a frame)."""
+    return span_cite(shot.start, min(shot.end, view.duration) if view.duration else shot.end)
+
+
+def not_before(view: VideoView, shot: ShotRecord, label: str) -> TraceStep:
+    """The step that no keyframe before `shot` shows `label`: its sentence cites the last keyframe before the
+    shot, so the checkers read it against the keyframes up to that time and not those of `shot` itself."""
+    before = sorted((e for e in view.evidence if e.time < shot.start), key=lambda e: e.time)
+    last = before[-1].time if before else 0.0
+    return step("not_before", [e.frame_id for e in before], 0.0, last, label,
+                f"No keyframe up to {point_cite(last)} shows {a(label)}.")  # fmt: skip
 
 
 def step(op: str, rows: list[str], start: float, end: float, output: str, text: str) -> TraceStep:
@@ -172,3 +182,34 @@ def others(view: VideoView, collection: list[VideoView]) -> list[VideoView]:
 def join(items: list[str]) -> str:
     """ "x", "x and y", "x, y and z"."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# Everyday COCO objects, for distractors when the collection's own are too few: only those this video never shows
+# at any score are used, so the evidence makes each of them false.
+COMMON_OBJECTS = ("dog", "cat", "car", "chair", "bottle", "cup", "bicycle", "bus", "bird", "tv", "laptop", "book",
+                  "clock", "umbrella", "horse", "boat", "person", "bench", "couch", "potted plant")  # fmt: skip
+
+
+def object_distractors(view: VideoView, collection: list[VideoView], exclude: set[str], min_score: float,
+                       rng: random.Random) -> list[str]:  # fmt: skip
+    """Objects for wrong options, best first: shown elsewhere in this video, then in other videos, then everyday
+    objects this video never shows; never one in `exclude`."""
+    pool = object_pool([view], min_score, rng) + object_pool(others(view, collection), min_score, rng)
+    anywhere = labels(view.evidence, 0.0)
+    fallback = [x for x in COMMON_OBJECTS if x not in anywhere]
+    rng.shuffle(fallback)
+    return [x for x in dict.fromkeys(pool + fallback) if x not in exclude]
+
+
+def at_keyframes(evidence: list[EvidenceRecord]) -> str:
+    """ "at [6.00s]" / "at [6.00s] and [7.00s]": a shot's keyframe times, cited as points. A negated sentence cites
+    these, not the shot's span: the checkers read a span with the keyframes just across its cuts too."""
+    return "at " + join([point_cite(t) for t in sorted({round(e.time, 2) for e in evidence})])
+
+
+def lacks(
+    view: VideoView, shot: ShotRecord, evidence: list[EvidenceRecord], label: str, op: str, lead: str
+) -> TraceStep:
+    """The step that a shot's keyframes show no `label`: "{lead}'s keyframes at [t…] show no {label}."."""
+    return step(op, [shot.shot_id, *(e.frame_id for e in evidence)], shot.start, shot.end, label,
+                f"{lead}'s keyframes {at_keyframes(evidence)} show no {label}.")  # fmt: skip

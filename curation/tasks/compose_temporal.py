@@ -143,17 +143,7 @@ class Generator(TaskGenerator):
         for label, (shot, frames) in ((x, fx), (y, fy)):
             k = cs.number(view, shot)
             if k > 1:
-                before = [e for e in view.evidence if e.time < shot.start]
-                steps.append(
-                    cs.step(
-                        "not_before",
-                        [e.frame_id for e in before],
-                        0.0,
-                        shot.start,
-                        label,
-                        f"The keyframes before {span_cite(0.0, shot.start)} show no {label}.",
-                    )
-                )
+                steps.append(cs.not_before(view, shot, label))
             steps.append(
                 cs.step(
                     "first_shot",
@@ -161,7 +151,7 @@ class Generator(TaskGenerator):
                     shot.start,
                     shot.end,
                     label,
-                    f"{cs.a(label).capitalize()} is first seen in shot {k} {cs.shot_span(shot)}, "
+                    f"{cs.a(label).capitalize()} is first seen in shot {k} {cs.shot_span(shot, view)}, "
                     f"in its keyframes {cs.kf(frames)}.",
                 )
             )
@@ -174,8 +164,8 @@ class Generator(TaskGenerator):
                 min(fx[0].start, fy[0].start),
                 max(fx[0].end, fy[0].end),
                 relation,
-                f"Shot {kx} {cs.shot_span(fx[0])} comes {relation} shot {ky} {cs.shot_span(fy[0])}, so the {x} is "
-                f"visible {relation} the {y}.",
+                f"Shot {kx} {cs.shot_span(fx[0], view)} comes {relation} shot {ky} {cs.shot_span(fy[0], view)}, "
+                f"so the {x} is visible {relation} the {y}.",
             )
         )
         rng = self.rng(view, f"{x}:{y}:options")

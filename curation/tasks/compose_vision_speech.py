@@ -55,17 +55,7 @@ class Generator(TaskGenerator):
             k = cs.number(view, shot)
             steps: list[TraceStep] = []
             if k > 1:
-                before = [e for s in cs.shots_of(view)[: k - 1] for e in view.evidence if e.shot_id == s.shot_id]
-                steps.append(
-                    cs.step(
-                        "not_before",
-                        [e.frame_id for e in before],
-                        0.0,
-                        shot.start,
-                        label,
-                        f"The keyframes before {span_cite(0.0, shot.start)} show no {label}.",
-                    )
-                )
+                steps.append(cs.not_before(view, shot, label))
             steps += [
                 cs.step(
                     "first_shot",
@@ -73,7 +63,7 @@ class Generator(TaskGenerator):
                     shot.start,
                     shot.end,
                     label,
-                    f"{cs.a(label).capitalize()} is first seen in shot {k} {cs.shot_span(shot)}, in its "
+                    f"{cs.a(label).capitalize()} is first seen in shot {k} {cs.shot_span(shot, view)}, in its "
                     f"keyframes {cs.kf(frames)}.",
                 ),
                 cs.step(
