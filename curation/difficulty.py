@@ -44,16 +44,15 @@ from typing import Any, Literal
 from pydantic import Field
 
 from curation.admission import rl_rule
+from curation.budget import BudgetConfig, budgeted_messages
 from curation.collection import Batches, Collection, StageRows, Work
 from curation.llm.base import GenRequest, GenResult, LLMBackend
 from curation.llm.identity import llm_identity
-from curation.stage import Rejected, Stage, StageConfig
+from curation.stage import Rejected, Stage, StageConfig, TimeLimit
 from schemas import TaskRecord, VideoView
 from trainers.rewards import AnswerConfig, answer_score, parse_completion
-from trainers.textview import task_messages
 
 log = logging.getLogger(__name__)
-UNKNOWN = 0.5
 # pass@K beyond this many samples per item costs K generations per task for a difficulty that no longer moves.
 MAX_K = 64
 
@@ -76,20 +75,25 @@ class DifficultyConfig(StageConfig):
     correct_score: float = Field(1.0, ge=0.0, le=1.0, description="answer_score that counts as correct")
     answer: AnswerConfig = Field(default_factory=AnswerConfig, description="set by the top-level `answer` section")
     subtitles: bool = True
+    budget: BudgetConfig = Field(
+        default_factory=BudgetConfig, description="viewing budget of the policy's prompt (curation.budget)"
+    )
     drop_all_correct: bool = True
     drop_all_wrong: bool = False
 
 
 @dataclass
 class Difficulty:
-    """One item's outcome: samples answered, correct, failed, and difficulty = 1 − pass@k."""
+    """One item's outcome: samples answered, correct, failed, and difficulty = 1 − pass@k; None when no sample
+    was answered, with `reason` saying why (the samples' error code, or `timeout`)."""
 
     task_id: str
     samples: int
     correct: int
     errors: int
-    difficulty: float
+    difficulty: float | None
     policy: str = ""  # the model and prime that answered, e.g. "SmolLM2-… via ctranslate2 4.8.5 int8; prime=answer"
+    reason: str | None = None
 
 
 @dataclass
@@ -142,8 +146,9 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
     """Estimates difficulty with a policy backend (the embedded LLM by default, passed in by the flow)."""
 
     name = "difficulty"
+    timeout = TimeLimit(None, "to estimate difficulty")
     Config = DifficultyConfig
-    version = 3  # 3: prime `answer` samples end at the answer's first line
+    version = 4  # 4: a task no sample answered has no difficulty (null) and a reason
     reads = ("tasks",)
     needs = ("tasks",)
     uses = ("policy",)  # the run's policy model, whose pass@K this is
@@ -174,7 +179,12 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
         keys = [t.task_id for t in tasks]
         # Batches of tasks, not of samples: K samples of a task share one prompt encoding.
         found = batches.map(keys, tasks, estimate, Difficulty, size=max(1, batches.size), late=self.unknown)
-        return StageRows(extra=Estimates(found, self.keep), stats={"not_estimated": len(every) - len(tasks)})
+        by_id = {t.task_id: t for t in tasks}
+        unmeasured = [Rejected(d.reason or "not_measured", f"no sample answered ({d.errors} failed); kept in rl with "
+                               "a null difficulty", by_id[d.task_id].video_id, d.task_id)
+                      for d in found if d.difficulty is None]  # fmt: skip
+        stats = {"not_estimated": len(every) - len(tasks), "not_measured": len(unmeasured)}
+        return StageRows(rejected=unmeasured, extra=Estimates(found, self.keep), stats=stats)
 
     def __init__(
         self,
@@ -197,7 +207,7 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
     def unknown(self, task: TaskRecord, why: Rejected) -> Difficulty:
         """No estimate (the stage's timeout passed first): no sample, so `keep` keeps the item, as when the policy
         failed every sample; the policy's failure, or the run's, is not the item's."""
-        return Difficulty(task.task_id, 0, 0, 0, UNKNOWN, self.policy)
+        return Difficulty(task.task_id, 0, 0, 0, None, self.policy, why.reason)
 
     def estimate(self, tasks: list[TaskRecord], views: dict[str, VideoView]) -> list[Difficulty]:
         """One `Difficulty` per task, in order: up to K samples of every task in one `sample` call, which stops
@@ -206,7 +216,8 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
         prefill = PREFILLS[self.prime]
         max_new = cfg.answer_tokens if self.prime == "answer" else cfg.max_new_tokens
         requests = [
-            GenRequest(task_messages(t, views[t.video_id], subtitles=cfg.subtitles), max_new, cfg.temperature,
+            GenRequest(budgeted_messages(t, views[t.video_id], cfg.budget, self.backend.max_input_tokens,
+                                         cfg.subtitles), max_new, cfg.temperature,
                        cfg.seed, prefill=prefill, stop=STOPS[self.prime])
             for t in tasks
         ]  # fmt: skip
@@ -225,9 +236,11 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
         for task, rs in zip(tasks, samples, strict=True):
             answered = [r for r in rs if r.error is None]
             correct = sum(self._correct(task, r) for r in answered)
-            # No answered sample says nothing about the item: it keeps the neutral RlRecord default.
-            value = 1.0 - pass_at_k(len(answered), correct, cfg.pass_k) if answered else UNKNOWN
-            out.append(Difficulty(task.task_id, len(answered), correct, len(rs) - len(answered), value, self.policy))
+            # No answered sample says nothing about the item: no difficulty, and why (the commonest error code).
+            value = 1.0 - pass_at_k(len(answered), correct, cfg.pass_k) if answered else None
+            why = None if answered else Counter(r.error for r in rs).most_common(1)[0][0] if rs else "no_samples"
+            out.append(Difficulty(task.task_id, len(answered), correct, len(rs) - len(answered), value, self.policy,
+                                  why))  # fmt: skip
         return out
 
     def _correct(self, task: TaskRecord, r: GenResult) -> bool:
@@ -246,8 +259,8 @@ class DifficultyStage(Stage[DifficultyConfig, TaskRecord, Difficulty]):
     def keep(self, d: Difficulty) -> Rejected | None:
         """None when the item goes into the RL pool, else why not (`all_correct`, `all_wrong`).
 
-        An item whose samples all failed (backend errors) is kept with difficulty 0.5: the policy's failure is
-        not the item's."""
+        An item whose samples all failed (backend errors) is kept with no difficulty (null): the policy's failure
+        is not the item's."""
         if d.samples == 0:
             return None
         if self.config.drop_all_correct and d.correct == d.samples:

@@ -45,7 +45,7 @@ from curation.llm.factory import LLMConfig, backend_from_config
 from curation.llm.identity import llm_identity, llm_key
 from curation.llm.prompts import DRAFT_ANSWER, DRAFT_HINT, DRAFT_OBSERVE, DRAFT_POLISH, SYSTEM_SHORT
 from curation.skeleton import Skeleton, build_skeleton, polish_problem, verifier_problem
-from curation.stage import Rejected, Stage, StageConfig
+from curation.stage import Rejected, Stage, StageConfig, TimeLimit
 from schemas import CotRecord, Message, ShotRecord, TaskRecord, VideoView
 from trainers.citations import normalise_times
 from trainers.claims import split_sentences
@@ -132,6 +132,7 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
     """
 
     name: ClassVar[str] = "draft"
+    timeout = TimeLimit(None, "to draft the chains")
     Config: ClassVar[type[StageConfig]] = DraftConfig
     PROMPTS = (SYSTEM_SHORT, DRAFT_OBSERVE, DRAFT_ANSWER)
     version = 2  # 2: a polished rewrite must name the same option letters as its skeleton
@@ -267,7 +268,9 @@ class DraftStage(Stage[DraftConfig, tuple[TaskRecord, VideoView], CotRecord]):
         assert self.backend is not None
         cfg = self.config
         source = "rationale" if hinted else "blind"
-        views = [select_view(task, view, cfg.budget, subtitles=cfg.subtitles).text for task, view in items]
+        context = self.backend.max_input_tokens
+        budget = cfg.budget.within(context) if context else cfg.budget
+        views = [select_view(task, view, budget, subtitles=cfg.subtitles).text for task, view in items]
         observe = self.backend.generate(
             [
                 self._request(

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from curation.budget import BudgetConfig, fit_lines, required_shots
 from curation.chains import dropped_refinement, retry_later
 from curation.collection import Batches, Collection, StageRows, Work
 from curation.draft import DraftStage, compose_chain, observation_text
@@ -28,7 +29,7 @@ from curation.llm.base import GenRequest, LLMBackend
 from curation.llm.factory import LLMConfig, backend_from_config
 from curation.llm.identity import llm_identity
 from curation.llm.prompts import REFINE_REWRITE, SYSTEM_SHORT
-from curation.stage import Rejected, Stage, StageConfig
+from curation.stage import Rejected, Stage, StageConfig, TimeLimit
 from curation.tasks.absence import absence_statement
 from schemas import CotRecord, Message, TaskRecord, VideoView
 from trainers.citations import add_keyframes, normalise_times
@@ -73,6 +74,7 @@ class RefineConfig(StageConfig):
     deterministic_fallback: bool = True
     temperature: float = Field(default=0.0, ge=0)
     seed: int = 0
+    budget: BudgetConfig = Field(default_factory=BudgetConfig, description="viewing budget of the rewrite's evidence")
 
 
 class RefineStage(Stage[RefineConfig, tuple[CotRecord, TaskRecord, VideoView], CotRecord]):
@@ -82,6 +84,7 @@ class RefineStage(Stage[RefineConfig, tuple[CotRecord, TaskRecord, VideoView], C
     """
 
     name: ClassVar[str] = "refine"
+    timeout = TimeLimit(None, "to refine the chains")
     Config: ClassVar[type[StageConfig]] = RefineConfig
     version = 1
     reads = ("tasks", "cot")
@@ -247,15 +250,19 @@ class RefineStage(Stage[RefineConfig, tuple[CotRecord, TaskRecord, VideoView], C
         _, task, view = item
         think, _, report = parsed
         ranges = [(c.start, c.end) for c in report.claims if c.kind == "time" and c.supported]
-        shots = {s.shot_id: s for a, b in ranges for s in overlapping_shots(view, a, b)} or {
-            s.shot_id: s for s in view.shots
-        }
+        shots = {s.shot_id: s for a, b in ranges for s in overlapping_shots(view, a, b)}
+        if not shots:  # no supported citation: the shots the task depends on, else every shot (cut to the budget)
+            need = set(required_shots(task, view))
+            shots = {s.shot_id: s for s in view.shots if s.shot_id in need or not need}
         order = sorted(view.shots, key=lambda s: s.start)
+        context = self.backend.max_input_tokens if self.backend is not None else None
+        budget = self.config.budget.within(context) if context else self.config.budget
         lines = [
             f"Shot {order.index(s) + 1} [{fmt_time(s.start)}–{fmt_time(s.end)}s]: "
             + summarise_evidence(range_evidence(view, s.start, s.end, self.config.time_tol_s))
             for s in sorted(shots.values(), key=lambda s: s.start)
         ]
+        lines = fit_lines(lines, budget)
         user = REFINE_REWRITE.render(
             question=task.question,
             evidence="\n".join(lines) or "nothing detected",

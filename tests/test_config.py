@@ -129,10 +129,10 @@ def test_set_one_timeout_keeps_the_others():
 
 
 def test_every_stage_has_a_timeout_field():
-    from flows.commands.curate import STAGE_NAMES
+    from curation.registry import NAMES
     from flows.config import StageTimeouts
 
-    assert tuple(StageTimeouts.model_fields) == tuple(STAGE_NAMES)
+    assert tuple(StageTimeouts.model_fields) == NAMES
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def test_every_stage_has_a_timeout_field():
         ("run.timeouts.shots=soon", "run.timeouts.shots: Input should be a valid number"),
         ("run.timeouts=5", "run.timeouts: Input should be a valid dictionary"),
         # Only stages with a point to stop at take a timeout: per-video items, and batches of LLM work.
-        ("run.timeouts.verify=5", "run.timeouts.verify: only the per-video stages and draft, refine and difficulty"),
+        ("run.timeouts.verify=5", "run.timeouts.verify: takes no timeout (only probe, shots, asr, evidence, draft"),
         ("shots.detectr=content", "shots.detectr: unknown key"),
         ("run.workers=true", "run.workers: Input should be a number, not a boolean"),
         ("run.workers.x=1", "run.workers: Input should be a valid integer"),
@@ -278,7 +278,7 @@ def test_eval_with_a_bad_set_exits_2_with_one_line(tmp_path):
 
 def test_the_bundled_configs_load():
     root = Path(__file__).resolve().parents[1] / "configs"
-    assert load_config(root / "demo.yaml", []).tasks.max_per_video == 4
+    assert load_config(root / "demo.yaml", []).tasks.min_per_video == 4
     train = root / "train.yaml"
     assert load_settings(SftSettings, "sft", train) == SftSettings()  # the file spells out the defaults
     assert load_settings(GrpoSettings, "grpo", train) == GrpoSettings()
