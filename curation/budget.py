@@ -21,18 +21,25 @@ per `sft`/`rl` row as `budget_used` (with `budget_frames`, `budget_tokens`).
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import math
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from pydantic import Field
 
 from curation.stage import StageConfig
-from schemas import FrameRecord, SegmentRecord, ShotRecord, TaskRecord, VideoView
-from trainers.textview import overlapping_shots, segment_line, shot_line, shot_overlaps, text_view
+from schemas import EvidenceRecord, FrameRecord, Message, TaskRecord, VideoView
+from trainers.textview import overlapping_shots, segment_line, shot_line, shot_overlaps, task_messages, text_view
 from trainers.vocab import DECIMAL
 
 _TIME = re.compile(rf"({DECIMAL})\s*s\b")
+#: the share of a model's context a sample's text view may take, and the densest text view in characters a token
+#: (see `BudgetConfig.within`)
+CONTEXT_SHARE = 0.75
+DENSE_CHARS_PER_TOKEN = 2.0
 
 
 class BudgetConfig(StageConfig):
@@ -41,6 +48,16 @@ class BudgetConfig(StageConfig):
     max_frames: int = Field(8, ge=1, description="keyframes (image inputs) per sample")
     max_tokens: int = Field(1024, ge=64, description="approximate tokens of text view per sample")
     chars_per_token: float = Field(4.0, gt=0, description="characters per token when estimating")
+
+    def within(self, max_input_tokens: int) -> BudgetConfig:
+        """This budget, its text view cut to fit a model that takes `max_input_tokens` prompt tokens.
+
+        The text view gets at most `CONTEXT_SHARE` of the context, counted at `DENSE_CHARS_PER_TOKEN`: the estimate
+        counts `chars_per_token` characters a token, but a text view's times and counts tokenise a digit at a time
+        (the embedded model reads an hour's view at 2.1 characters a token), and the question, options and template
+        need their room too."""
+        cap = max(64, int(max_input_tokens * CONTEXT_SHARE * DENSE_CHARS_PER_TOKEN / self.chars_per_token))
+        return self if self.max_tokens <= cap else self.model_copy(update={"max_tokens": cap})
 
 
 @dataclass
@@ -103,6 +120,44 @@ def coarse_to_fine(n: int) -> list[int]:
     return order
 
 
+class ShotIndex:
+    """Each shot's keyframes, evidence and transcript segments, found once (linear in the video's size)."""
+
+    def __init__(self, view: VideoView) -> None:
+        self.view = view
+        shots = sorted(view.shots, key=lambda s: s.start)
+        starts = [s.start for s in shots]
+        ids = {s.shot_id for s in shots}
+
+        def owner(shot_id: str, time: float) -> str | None:
+            if shot_id in ids:
+                return shot_id
+            i = bisect.bisect_right(starts, time) - 1  # as `shot_evidence`: by time when the id is not a shot's
+            return shots[i].shot_id if i >= 0 and time < shots[i].end else None
+
+        self.evidence: dict[str, list[EvidenceRecord]] = defaultdict(list)
+        for e in view.evidence:
+            if (sid := owner(e.shot_id, e.time)) is not None:
+                self.evidence[sid].append(e)
+        self.frames: dict[str, list[FrameRecord]] = defaultdict(list)
+        for f in view.frames:
+            self.frames[f.shot_id].append(f)
+        self.segments: dict[str, set[str]] = defaultdict(set)
+        for g in view.segments:
+            lo = max(0, bisect.bisect_right(starts, g.start) - 1)
+            for shot in shots[lo : bisect.bisect_left(starts, max(g.end, g.start + 1e-9))]:
+                if shot_overlaps(shot, g.start, g.end, view.duration):
+                    self.segments[shot.shot_id].add(g.segment_id)
+
+    def restricted(self, shot_ids: set[str]) -> VideoView:
+        """The view with only these shots' keyframes and evidence (every shot kept, for the numbering)."""
+        return dataclasses.replace(
+            self.view,
+            evidence=[e for sid in shot_ids for e in self.evidence.get(sid, ())],
+            frames=[f for sid in shot_ids for f in self.frames.get(sid, ())],
+        )
+
+
 def select_view(
     task: TaskRecord,
     view: VideoView,
@@ -117,38 +172,40 @@ def select_view(
     shots = sorted(view.shots, key=lambda s: s.start)
     need = [s.shot_id for s in shots] if task.generator == "absence" else required_shots(task, view)
 
-    def in_shot(shot: ShotRecord, seg: SegmentRecord) -> bool:
-        return shot_overlaps(shot, seg.start, seg.end, view.duration)
+    local = ShotIndex(view)
 
     def render(shot_ids: set[str]) -> tuple[str, set[str]]:
-        chosen = [s for s in shots if s.shot_id in shot_ids]
-        segs = {g.segment_id for g in view.segments if any(in_shot(s, g) for s in chosen)}
-        return text_view(view, subtitles, keyframes, shot_ids=shot_ids, segment_ids=segs), segs
+        segs = {g for sid in shot_ids for g in local.segments.get(sid, ())}
+        part = local.restricted(shot_ids)
+        return text_view(part, subtitles, keyframes, shot_ids=shot_ids, segment_ids=segs), segs
 
     def fits(text: str) -> bool:
         return estimate_tokens(text, budget.chars_per_token) <= budget.max_tokens
 
-    full = text_view(view, subtitles=subtitles, keyframes=keyframes)
+    number = {s.shot_id: i for i, s in enumerate(shots, start=1)}
+    # Exact line lengths, each shot's from its own evidence (rendering the whole view per shot would be quadratic).
+    cost = {
+        s.shot_id: len(shot_line(number[s.shot_id], s, local.restricted({s.shot_id}), keyframes)) + 1 for s in shots
+    }
+    seg_cost = {g.segment_id: len(segment_line(g)) + 1 for g in view.segments if segment_line(g)}
+    base = len(render(set())[0]) + 8  # header, "Shots:", transcript heading; slack for the header's counts
+    limit = budget.max_tokens * budget.chars_per_token
+    whole = base + sum(cost.values()) + (sum(seg_cost.values()) if subtitles else 0)
     complete = True
     segs: set[str] | None = None
-    if fits(full) or not shots:
+    full = text_view(view, subtitles=subtitles, keyframes=keyframes) if whole <= limit + 64 or not shots else ""
+    if full and (fits(full) or not shots):
         text, shown = full, [s.shot_id for s in shots]
     else:
-        # Greedy on exact line lengths (rendering the whole view per candidate would be quadratic), then one
-        # real render, trimmed from the last non-required shot added if the header's digits tipped it over.
-        number = {s.shot_id: i for i, s in enumerate(shots, start=1)}
-        cost = {s.shot_id: len(shot_line(number[s.shot_id], s, view, keyframes)) + 1 for s in shots}
-        seg_cost = {g.segment_id: len(segment_line(g)) + 1 for g in view.segments if segment_line(g)}
-        seg_of = {s.shot_id: {g.segment_id for g in view.segments if in_shot(s, g)} for s in shots}
-        base = len(render(set())[0]) + 8  # header, "Shots:", transcript heading; slack for the header's counts
-        limit = budget.max_tokens * budget.chars_per_token
+        # Greedy on the line lengths, then one real render, trimmed from the last non-required shot added if the
+        # header's digits tipped it over.
         rest = [s for s in shots if s.shot_id not in need]
         order = need + [rest[i].shot_id for i in coarse_to_fine(len(rest))]
         picked: list[str] = []
         covered: set[str] = set()
         size = base
         for sid in order:
-            new_segs = (seg_of[sid] - covered) if subtitles else set()
+            new_segs = (local.segments.get(sid, set()) - covered) if subtitles else set()
             extra = cost[sid] + sum(seg_cost.get(g, 0) for g in new_segs)
             if size + extra <= limit:
                 picked.append(sid)
@@ -197,3 +254,26 @@ def assign_frames(view: VideoView, shown: list[str], need: list[str], limit: int
         if f not in picked and len(picked) < limit:
             picked.append(f)
     return sorted(picked, key=lambda f: f.time)
+
+
+def budgeted_messages(
+    task: TaskRecord, view: VideoView, budget: BudgetConfig, max_input_tokens: int | None, subtitles: bool = True
+) -> list[Message]:
+    """`trainers.textview.task_messages` on the budgeted view of `task` (`select_view`), cut to fit a model of
+    `max_input_tokens` context (when known): what a policy asked to answer the task sees, whatever the video's
+    length."""
+    fitted = budget.within(max_input_tokens) if max_input_tokens else budget
+    sel = select_view(task, view, fitted, subtitles=subtitles)
+    return task_messages(task, view, subtitles=subtitles, view_text=sel.text)
+
+
+def fit_lines(lines: list[str], budget: BudgetConfig) -> list[str]:
+    """As many of `lines` as fit the budget's text tokens, picked spread over the list (`coarse_to_fine`), in order."""
+    limit = budget.max_tokens * budget.chars_per_token
+    keep: set[int] = set()
+    size = 0
+    for i in coarse_to_fine(len(lines)):
+        if size + len(lines[i]) + 1 <= limit:
+            keep.add(i)
+            size += len(lines[i]) + 1
+    return [line for i, line in enumerate(lines) if i in keep]

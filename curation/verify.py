@@ -210,12 +210,12 @@ def draw_samples(
 ) -> dict[str, list[str]]:
     """K sampled completions per chain's task from an `LLMBackend`, for self-consistency; failed samples are
     left out. Completions start from a `<think>` prefill (small models need it) which is put back in the text."""
+    from curation.budget import BudgetConfig, budgeted_messages
     from curation.llm.base import GenRequest
-    from trainers.textview import task_messages
 
     requests, owners = [], []
     for cot, task in items:
-        messages = task_messages(task, views[task.video_id], subtitles=True)
+        messages = budgeted_messages(task, views[task.video_id], BudgetConfig(), backend.max_input_tokens)
         for i in range(k):
             requests.append(GenRequest(messages, max_new_tokens, temperature, seed + i, prefill="<think>"))
             owners.append(cot.cot_id)

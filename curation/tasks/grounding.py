@@ -27,6 +27,7 @@ class Generator(TaskGenerator):
 
     name = "grounding"
     problem_types = ("span",)
+    basis = "speech"  # its quota grows with the minutes of speech (curation.tasks.quota)
 
     def generate(self, view: VideoView, collection: list[VideoView]) -> list[TaskRecord | RejectRecord]:
         said = {s.segment_id for s in quotable_segments(view, self.config, "asr")}
