@@ -2,8 +2,9 @@
 its own evidence (`schemas.TraceStep`, written by `curation.tasks.compose_*`).
 
 A step is stated by a reasoning sentence that names the step's output (the phrase found, "shot 2", the object
-seen, the count, "option B") and cites — itself, or by the last range cited before it — a time within
-`relevance_tol_s` of the rows the step read. Steps are looked for in order, each in the sentence that stated the
+seen, the count, the option's text), is negated exactly when the step found an absence ("shows no car"), and cites —
+itself, or by the last range cited before it — only times within `relevance_tol_s` of the rows the step read.
+Steps are looked for in order, each in the sentence that stated the
 step before it or a later one: so a step's output is taken up only after the step that gave it. A stated step
 must hold: every object, count, colour, text or quote its sentence claims is supported by the evidence of the range
 it refers to (`trainers.claims`; the consistency check alone passes what the evidence is merely silent on, but a
@@ -25,7 +26,7 @@ import re
 from curation.checks.base import SKIP, Chain, Check, Verdict
 from schemas import TraceStep, VideoView
 from trainers.chain_checks import Sentence, mentions, reasoning, sentences
-from trainers.claims import _POINT, _SPAN, BOX_CITE, KEYFRAME_CITE, Claim, ClaimChecker, split_sentences
+from trainers.claims import _POINT, _SPAN, BOX_CITE, KEYFRAME_CITE, Claim, ClaimChecker, is_negated, split_sentences
 from trainers.textview import fmt_time
 from trainers.vocab import NUMBER_WORDS
 
@@ -45,11 +46,23 @@ def names(sentence: Sentence, output: str) -> bool:
     return mentions(prose, output)
 
 
+# Steps whose output is an absence ("shot 2's keyframes show no car"): stated only by a negated sentence.
+NEGATED_OPS = frozenset({"not_before", "shot_lacks", "next_lacks", "never_shown"})
+
+
 def on_evidence(sentence: Sentence, step: TraceStep, tol: float) -> bool:
-    """Whether the sentence cites (or refers to the last range cited before it, when it cites nothing) a time
-    within `tol` of the step's rows."""
+    """Whether everything the sentence cites (or, when it cites nothing, the last range cited before it) lies
+    within `tol` of the step's rows: a sentence that also cites other times (a summary over the whole video) does
+    not state this one step."""
     ranges = sentence.ranges or ([sentence.current] if sentence.current else [])
-    return any(a <= step.end + tol and b >= step.start - tol for a, b in ranges)
+    return bool(ranges) and all(step.start - tol <= a and b <= step.end + tol for a, b in ranges)
+
+
+def states(sentence: Sentence, step: TraceStep, tol: float) -> bool:
+    """Whether the sentence states the step: names its output, on its evidence, negated exactly when the step's
+    output is an absence."""
+    negated = is_negated(_prose(sentence.text))
+    return negated == (step.op in NEGATED_OPS) and on_evidence(sentence, step, tol)
 
 
 def unsupported_claims(think: str, view: VideoView, tol: float) -> list[list[Claim]]:
@@ -74,7 +87,7 @@ def step_problem(think: str, trace: list[TraceStep], view: VideoView | None, tol
         named = [i for i, s in enumerate(said) if names(s, step.output)]
         if not named:
             return "skipped_step", f"{what} is never stated"
-        hit = next((i for i in named if i >= at and on_evidence(said[i], step, tol)), None)
+        hit = next((i for i in named if i >= at and states(said[i], step, tol)), None)
         if hit is None:
             where = "before the step it follows" if all(i < at for i in named) else "without citing its evidence"
             return "unlinked_step", f"{what} is stated {where}"
