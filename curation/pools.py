@@ -139,7 +139,8 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
         keep: Callable[[Difficulty], Rejected | None] | None = None,
     ) -> tuple[list[RlRecord], list[RejectRecord]]:
         """One row per task with a verifiable target; `keep` (e.g. `DifficultyStage.keep`) may drop items by
-        difficulty. Tasks without a difficulty get 0.5. Returns rows and rejects."""
+        difficulty. A task without a measured difficulty gets null, never a made-up value. Returns rows and
+        rejects."""
         neg_ids: dict[str, list[str]] = defaultdict(list)
         for n in negatives:
             neg_ids[n.anchor_id].append(n.negative_id)
@@ -174,7 +175,7 @@ class PoolsStage(Stage[PoolsConfig, TaskRecord, SftRecord]):
                     solution=task.answer,
                     options=list(task.options),
                     span=task.span,
-                    difficulty=d.difficulty if d is not None else 0.5,
+                    difficulty=d.difficulty if d is not None else None,
                     negatives=neg_ids.get(task.task_id, []),
                     video_path=view.video.path,
                     provenance=prov,

@@ -24,7 +24,7 @@ from typing import Any
 import av
 from pydantic import Field, model_validator
 
-from curation.stage import Rejected, Stage, StageConfig
+from curation.stage import Rejected, Stage, StageConfig, TimeLimit
 from schemas import VideoRecord
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,7 @@ class ProbeStage(Stage[ProbeConfig, Path, VideoRecord]):
     """Container and stream metadata for one file, or a `Rejected` with a reason code."""
 
     name = "probe"
+    timeout = TimeLimit(120.0, "to probe one video")
     Config = ProbeConfig
     version = 1
     per_video = True
@@ -127,6 +128,10 @@ class ProbeStage(Stage[ProbeConfig, Path, VideoRecord]):
         except RuntimeError as e:  # a link loop, before Python 3.13 made it an OSError
             raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path)) from e
         return hashlib.sha256(f"{where}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:32]
+
+    @classmethod
+    def duplicates(cls, records: list[Any]) -> list[tuple[Any, Rejected]]:
+        return list(find_duplicates(records))
 
     def process(self, item: Path) -> VideoRecord | Rejected:
         path = Path(item)

@@ -27,7 +27,7 @@ from scenedetect.detector import SceneDetector
 from curation.decode import DecodedFrame, DecodeError, FrameReader
 from curation.keyframes import CandidatePool, choose, encode_jpeg
 from curation.phash import phash
-from curation.stage import Rejected, Stage, StageConfig
+from curation.stage import Rejected, Stage, StageConfig, TimeLimit
 from schemas import FrameRecord, ShotRecord, VideoRecord
 
 if TYPE_CHECKING:  # torch is imported only when the transnetv2 detector is chosen
@@ -224,6 +224,7 @@ class ShotsStage(Stage[ShotsConfig, VideoRecord, tuple[list[ShotRecord], list[Fr
     """Shots and keyframes (JPEG + perceptual hash) of one video from a single decode pass."""
 
     name = "shots"
+    timeout = TimeLimit(1800.0, "to detect one video's shots and keyframes")
     Config = ShotsConfig
     version = 2
     per_video = True

@@ -330,6 +330,14 @@ BUILDERS: dict[str, Callable[[TaskRecord, VideoView], list[Line] | None]] = {
 }
 
 
+# Generators with no builder above, each on purpose: user questions (code does not know their evidence: drafted in
+# rationale mode) and the compositional ones (their tasks carry a program trace: `_trace`). Every other generator of
+# `curation.tasks.GENERATORS` has a builder (tests/test_stage_contract.py checks it).
+NO_BUILDER: frozenset[str] = frozenset(
+    {"user", "compose_speech_vision", "compose_vision_speech", "compose_temporal", "compose_shots", "compose_change"}
+)
+
+
 def build_skeleton(task: TaskRecord, view: VideoView, tol: float = 0.5) -> Skeleton | None:
     """The evidence-first reasoning of a task (see the module docstring), or None when code does not know the
     evidence it was built from. Every time-citing sentence cites keyframes (`add_keyframes`); optional sentences

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -25,7 +26,7 @@ from schemas import Provenance
 from schemas.synthesis import Rejected
 from trainers.templates import PromptTemplate, combined_hash
 
-__all__ = ["Rejected", "Stage", "StageConfig", "digest", "result_values", "stage_config_from", "stage_key",
+__all__ = ["Rejected", "Stage", "StageConfig", "TimeLimit", "digest", "result_values", "stage_config_from", "stage_key",
            "stage_keys"]  # fmt: skip
 
 In = TypeVar("In")
@@ -78,6 +79,14 @@ class StageConfig(BaseModel):
 C = TypeVar("C", bound=StageConfig)
 
 
+@dataclass(frozen=True)
+class TimeLimit:
+    """A stage's field in `run.timeouts`: its default seconds (None: no limit unless set) and what they bound."""
+
+    default: float | None
+    what: str
+
+
 class Stage(Generic[C, In, Out]):
     """Base class: subclasses declare the contract below, and implement `process` (per video) or `run`."""
 
@@ -91,6 +100,8 @@ class Stage(Generic[C, In, Out]):
     uses: ClassVar[tuple[str, ...]] = ()  # run config sections besides its own it reads (e.g. the policy model)
     prompts: ClassVar[tuple[PromptTemplate, ...]] = ()  # templates it renders; their hashes are in its key
     fatal: ClassVar[bool] = False  # a video this stage rejects goes no further
+    # Its `run.timeouts` field; None: it takes none (a collection stage can stop only between LLM batches).
+    timeout: ClassVar[TimeLimit | None] = None
 
     def __init__(self, config: C | None = None) -> None:
         self.config: C = config if config is not None else self.Config()  # type: ignore[assignment]
@@ -129,6 +140,11 @@ class Stage(Generic[C, In, Out]):
     def item_key(cls, item: Any) -> str:
         """A per-video stage's cache key of one item: the video's content hash."""
         return str(item.video_id)
+
+    @classmethod
+    def duplicates(cls, records: list[Any]) -> list[tuple[Any, Rejected]]:
+        """The entry stage's records that repeat another's content, each with its rejection (none by default)."""
+        return []
 
     @classmethod
     def input_for(cls, video: Any, upstream: Callable[[str, str], Any]) -> Any:

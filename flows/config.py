@@ -6,20 +6,19 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
-from curation.asr import AsrConfig
-from curation.difficulty import DifficultyConfig
-from curation.draft import DraftConfig
-from curation.evidence import EvidenceConfig
 from curation.llm.factory import LLMConfig
-from curation.negatives import NegativesConfig
-from curation.pools import PoolsConfig
-from curation.probe import ProbeConfig
-from curation.refine import RefineConfig
-from curation.shots import ShotsConfig
-from curation.tasks import TasksConfig
-from curation.verify import VerifyConfig
+from curation.registry import BY_NAME, STAGES
 from flows.errors import UserError
 from schemas.settings import ConfigError, Settings, load
 from trainers.rewards import AnswerConfig
@@ -27,41 +26,32 @@ from trainers.rewards import AnswerConfig
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv")
 
 
-def _seconds(default: float | None, what: str) -> Any:
-    return Field(default, gt=0, description=f"seconds {what} (unset: no limit)")
-
-
-# A collection stage can only stop between batches of LLM work; one that makes no LLM calls could never act on one.
-_NO_TIMEOUT: Any = Field(None, description="none: the stage makes no LLM calls, so it has no point to stop at")
-
-
-class StageTimeouts(Settings):
-    """Seconds a stage may take; one field per stage, so `--set run.timeouts.shots=10` changes only shots and a
-    stage name that does not exist is an error. Readers look a stage up by name: `getattr(config.run.timeouts,
-    stage)`. A per-video stage's item that took longer is rejected with reason `timeout` (checked when it
-    returns). draft, refine and difficulty start no batch once theirs has passed: the items left get reason
-    `timeout`, never cached, so a re-run continues. tasks, verify, negatives and pools take none."""
+class _Timeouts(Settings):
+    """Seconds a stage may take; one field per stage (its `timeout` declaration), so `--set run.timeouts.shots=10`
+    changes only shots and a stage name that does not exist is an error. Readers look a stage up by name:
+    `getattr(config.run.timeouts, stage)`. A per-video stage's item that took longer is rejected with reason
+    `timeout` (checked when it returns). A collection stage with a timeout starts no LLM batch once it has passed:
+    the items left get reason `timeout`, never cached, so a re-run continues. Other collection stages take none."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    probe: float | None = _seconds(120.0, "to probe one video")
-    shots: float | None = _seconds(1800.0, "to detect one video's shots and keyframes")
-    asr: float | None = _seconds(3600.0, "to transcribe one video")
-    evidence: float | None = _seconds(1800.0, "to tag one video's keyframes")
-    tasks: float | None = _NO_TIMEOUT
-    draft: float | None = _seconds(None, "to draft the chains")
-    refine: float | None = _seconds(None, "to refine the chains")
-    verify: float | None = _NO_TIMEOUT
-    negatives: float | None = _NO_TIMEOUT
-    difficulty: float | None = _seconds(None, "to estimate difficulty")
-    pools: float | None = _NO_TIMEOUT
-
-    @field_validator("tasks", "verify", "negatives", "pools")
+    @field_validator("*")
     @classmethod
-    def _batched_only(cls, value: float | None) -> float | None:
-        if value is not None:
-            raise ValueError("only the per-video stages and draft, refine and difficulty take a timeout")
+    def _only_stages_that_stop(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and BY_NAME[str(info.field_name)].timeout is None:
+            raise ValueError(f"takes no timeout (only {', '.join(c.name for c in STAGES if c.timeout)} do)")
         return value
+
+
+def _timeout_field(cls: type[Any]) -> tuple[Any, Any]:
+    if cls.timeout is None:
+        return float | None, Field(None, description="none: the stage has no point to stop at")
+    return float | None, Field(cls.timeout.default, gt=0, description=f"seconds {cls.timeout.what} (unset: no limit)")
+
+
+StageTimeouts = create_model(  # type: ignore[call-overload]
+    "StageTimeouts", __base__=_Timeouts, **{cls.name: _timeout_field(cls) for cls in STAGES}
+)
 
 
 # Each worker loads its own models (about 1 GB more resident memory per worker with the embedded LLM and Whisper).
@@ -87,7 +77,7 @@ class RunConfig(Settings):
         f"worker processes); default: the machine's cores, at most {MAX_DEFAULT_WORKERS}",
     )
     extensions: tuple[str, ...] = Field(VIDEO_EXTENSIONS, description="file extensions picked up from folders")
-    timeouts: StageTimeouts = Field(
+    timeouts: StageTimeouts = Field(  # type: ignore[valid-type]
         default_factory=lambda: StageTimeouts(),
         description="seconds per stage before its item is rejected with reason `timeout` (unset: no limit)",
     )
@@ -115,34 +105,24 @@ class _AnswerOnly(BaseModel):
     answer: AnswerConfig
 
 
-class CurateConfig(BaseModel):
-    """Every section is optional; the defaults are the real defaults (tiny demo configs live in configs/)."""
+class _RunSections(BaseModel):
+    """Every section is optional; the defaults are the real defaults (tiny demo configs live in configs/). Besides
+    these, one section per registered stage (its `Config`), named after it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     run: RunConfig = RunConfig()
-    probe: ProbeConfig = ProbeConfig()
-    shots: ShotsConfig = ShotsConfig()
-    asr: AsrConfig = AsrConfig()
-    evidence: EvidenceConfig = EvidenceConfig()
-    tasks: TasksConfig = TasksConfig()
-    draft: DraftConfig = DraftConfig()
-    refine: RefineConfig = RefineConfig()
-    verify: VerifyConfig = VerifyConfig()
-    negatives: NegativesConfig = NegativesConfig()
-    difficulty: DifficultyConfig = DifficultyConfig()
     policy: LLMConfig = Field(default_factory=LLMConfig, description="the policy model whose pass@K sets difficulty")
-    pools: PoolsConfig = PoolsConfig()
     answer: AnswerConfig = Field(
         default_factory=AnswerConfig,
         description="how an answer is scored against its truth (numeric tolerance, box time tolerance): set once "
-        "here for verify and difficulty; the same settings as the trainers' grpo.rewards.answer",
+        "here for the stages that score answers; the same settings as the trainers' grpo.rewards.answer",
     )
 
     @model_validator(mode="before")
     @classmethod
     def _answer_to_stages(cls, data: Any) -> Any:
-        """The top-level `answer` section is what verify and difficulty score with (it is in their cache keys)."""
+        """The top-level `answer` section is what the stages with an `answer` field score with (in their keys)."""
         if not isinstance(data, dict) or "answer" not in data:
             return data
         try:  # a bad `answer` is reported once, under its own key
@@ -157,14 +137,21 @@ class CurateConfig(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _one_answer_config(self) -> CurateConfig:
+    def _one_answer_config(self) -> _RunSections:
         for stage in ANSWER_STAGES:
             if getattr(self, stage).answer != self.answer:
                 raise ValueError(f"{stage}.answer: answer tolerances are set once, in the top-level `answer` section")
         return self
 
 
-ANSWER_STAGES = ("verify", "difficulty")
+ANSWER_STAGES = tuple(cls.name for cls in STAGES if "answer" in cls.Config.model_fields)
+_Sections = create_model(  # type: ignore[call-overload]
+    "CurateConfig", __base__=_RunSections, **{cls.name: (cls.Config, cls.Config()) for cls in STAGES}
+)
+
+
+class CurateConfig(_Sections):  # type: ignore[misc,valid-type]
+    """A curate run's configuration: `run`, `policy`, `answer` and one section per registered stage."""
 
 
 def load_config(path: Path | None = None, overrides: list[str] | None = None) -> CurateConfig:

@@ -19,23 +19,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from curation import __version__
-from curation.probe import find_duplicates
-from curation.registry import NAMES, stages_until
+from curation.registry import stages_until
 from curation.stage import Rejected
 from flows.cache import Outcome, StageCache
 from flows.config import CurateConfig
+from flows.errors import UserError
 from flows.perception import RunContext, run_video_stage
 from flows.publish import mark_rejected, publish_rejects, publish_videos, reject_row, stage_provenance, written
 from flows.runners import build_task_runner
 from flows.summary import RunSummary
 from flows.synthesis import SynthesisSummary, run_synthesis
 from flows.workers import StagePool
-from schemas import RejectRecord, VideoRecord, from_arrow
+from schemas import RejectRecord, VideoRecord
 from schemas.store import DatasetLock, DatasetWriter
 
 log = logging.getLogger(__name__)
-
-STAGES = NAMES
 
 
 def _progress(enabled: bool) -> Progress:
@@ -55,7 +53,7 @@ def curate_flow(
     paths: list[str],
     dataset: str,
     config: CurateConfig,
-    until: str = "pools",
+    until: str | None = None,
     show_progress: bool = True,
     card: bool = True,
 ) -> RunSummary:
@@ -93,10 +91,10 @@ def curate_flow(
             for p, key in keyed.items():
                 out = probed[key]
                 if out.ok:
-                    videos.append(from_arrow("videos", ctx.cache.table(entry, ctx.keys[entry], key, "videos"))[0])
+                    videos.append(ctx.rows(entry, key, ctx.stage_class(entry).writes[0])[0])
                 else:
                     reject(out, p)
-            dupes = {id(v): r for v, r in find_duplicates(videos)}
+            dupes = {id(v): r for v, r in ctx.stage_class(entry).duplicates(videos)}
             kept = []
             for v in videos:
                 if id(v) in dupes:
@@ -159,11 +157,15 @@ def run_curate(
     paths: list[Path],
     dataset: Path,
     config: CurateConfig,
-    until: str = "pools",
+    until: str | None = None,
     show_progress: bool = True,
     card: bool = True,
 ) -> RunSummary:
     """Run the flow on the task runner `config.run` selects (threads by default, or Dask; flows/runners.py)."""
+    try:
+        stages_until(until)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     DatasetLock(dataset).ensure_free()  # a second writer is refused now, not after Prefect's server has started
     runner: Any = build_task_runner(config.run)
     flow_ = curate_flow.with_options(task_runner=runner)

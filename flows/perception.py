@@ -14,7 +14,6 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
-from curation.probe import ProbeStage
 from curation.registry import BY_NAME, STAGES
 from curation.stage import Rejected, Stage, stage_keys
 from flows.cache import Outcome, StageCache
@@ -70,9 +69,9 @@ class RunContext:
         return from_arrow(table, self.cache.table(stage, self.keys[stage], key, table))
 
 
-def probe_key(path: Path) -> str:
-    """The probe cache key of a file: its resolved path, size and mtime (a file is re-probed when any changes)."""
-    return ProbeStage.item_key(path)
+def entry_key(path: Path) -> str:
+    """The entry stage's (the first registered) cache key of an input file."""
+    return STAGES[0].item_key(path)
 
 
 def _call(stage: Stage[Any, Any, Any], item: Any) -> Any:

@@ -16,15 +16,16 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.types.entrypoint import EntrypointType
 
-from curation.probe import ProbeStage, sha256_file
+from curation.probe import sha256_file
+from curation.registry import STAGES, stages_until
 from curation.stage import stage_key
 from flows.cache import StageCache
 from flows.config import CurateConfig, load_config
-from flows.curate import STAGES, run_curate
+from flows.curate import run_curate
 from flows.errors import UserError
 from flows.inputs import expand_inputs
 from flows.lognoise import ThreadTimeoutNoise
-from flows.perception import probe_key
+from flows.perception import entry_key
 from flows.publish import existing_ids, published_rejects
 from schemas import from_arrow
 from schemas.store.errors import DatasetLocked
@@ -50,17 +51,18 @@ def pending_videos(input_dir: Path, dataset: Path, config: CurateConfig) -> Pend
     without reading it again; any other file is hashed. A file whose probe rejection is already published is not
     new; a transient probe failure was never cached, so that file is tried again.
     """
-    known = existing_ids(dataset, "videos", "video_id")
-    rejects = {(k, r) for s, r, k in published_rejects(dataset) if s == "probe"}
+    entry, table = STAGES[0].name, STAGES[0].writes[0]  # the stage that turns files into video records: probe
+    known = existing_ids(dataset, table, "video_id")
+    rejects = {(k, r) for s, r, k in published_rejects(dataset) if s == entry}
     cache = StageCache(dataset)
-    probe_hash = stage_key(ProbeStage, config, {})  # where curate caches probe results (flows/cache.py)
+    probe_hash = stage_key(STAGES[0], config, {})  # where curate caches probe results (flows/cache.py)
     found = Pending()
     for path in expand_inputs([input_dir], config.run.extensions):
         try:
-            key = probe_key(path)
+            key = entry_key(path)
         except OSError:  # removed since it was listed
             continue
-        hit = cache.get("probe", probe_hash, key)
+        hit = cache.get(entry, probe_hash, key)
         if hit is not None and not hit.ok:
             if (str(path), hit.reason) in rejects:
                 found.rejected += 1
@@ -68,7 +70,7 @@ def pending_videos(input_dir: Path, dataset: Path, config: CurateConfig) -> Pend
             found.new.append(path)
             continue
         if hit is not None:
-            video_id = from_arrow("videos", cache.table("probe", probe_hash, key, "videos"))[0].video_id
+            video_id = from_arrow(table, cache.table(entry, probe_hash, key, table))[0].video_id
         else:
             try:
                 video_id = sha256_file(path)
@@ -87,7 +89,7 @@ def scheduled_curate(
     dataset: str,
     config_file: str | None = None,
     overrides: list[str] | None = None,
-    until: str = "pools",
+    until: str | None = None,
 ) -> dict[str, Any]:
     """One scheduled tick: curate the videos in `input_dir` that `dataset` does not hold yet."""
     logger = get_run_logger()
@@ -141,7 +143,7 @@ def build_deployment(
     interval: float | None = None,
     config_file: Path | None = None,
     overrides: list[str] | None = None,
-    until: str = "pools",
+    until: str | None = None,
 ) -> Any:
     """The deployment `vidcot schedule` serves; also usable with `prefect.serve(...)` beside other deployments."""
     if (cron is None) == (interval is None):
@@ -150,8 +152,10 @@ def build_deployment(
         raise UserError(f"--interval must be a positive number of seconds, got {interval}")
     if not input_dir.is_dir():
         raise UserError(f"input folder {input_dir} does not exist")
-    if until not in STAGES:
-        raise UserError(f"--until {until!r}: not a stage (one of {', '.join(STAGES)})")
+    try:
+        stages_until(until)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     load_config(config_file, overrides or [])  # a bad config fails now, not at the first tick
     parameters = {
         "input_dir": str(input_dir.resolve()),

@@ -25,9 +25,7 @@ class RunSummary:
     stage_wall: dict[str, float] = field(default_factory=dict)
     cache_hits: Counter[str] = field(default_factory=Counter)
     stage_runs: Counter[str] = field(default_factory=Counter)
-    shots: int = 0
-    frames: int = 0
-    speech_minutes: float = 0.0
+    rows: Counter[str] = field(default_factory=Counter)  # rows the per-video stages produced, per table
     rows_added: dict[str, int] = field(default_factory=dict)
     revision: int = 0
     wall_seconds: float = 0.0
@@ -44,9 +42,7 @@ class RunSummary:
             "stage_wall": {k: round(v, 3) for k, v in self.stage_wall.items()},
             "cache_hits": dict(self.cache_hits),
             "stage_runs": dict(self.stage_runs),
-            "shots": self.shots,
-            "frames": self.frames,
-            "speech_minutes": round(self.speech_minutes, 3),
+            "rows": dict(self.rows),
             "rows_added": self.rows_added,
             "revision": self.revision,
             "wall_seconds": round(self.wall_seconds, 3),
@@ -65,10 +61,8 @@ class RunSummary:
         if not out.ok:
             self.rejected[f"{out.stage}:{out.reason}"] += 1
             return
-        self.shots += out.counts.get("shots", 0)
-        self.frames += out.counts.get("frames", 0)
-        self.speech_minutes += out.stats.get("speech_seconds", 0.0) / 60
-        self.stage_stats.update({f"{out.stage}.{k}": v for k, v in out.stats.items() if k != "speech_seconds"})
+        self.rows.update(out.counts)
+        self.stage_stats.update({f"{out.stage}.{k}": v for k, v in out.stats.items()})
 
 
 def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -> None:
@@ -92,11 +86,10 @@ def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -
             ran = str(s.synthesis.ran[stage]) if stage in s.synthesis.ran else "all"  # per-item (cached) work
             t.add_row(stage, ran, str(s.synthesis.cached.get(stage, 0)), "", f"{wall:.1f}")
     con.print(t)
-    con.print(
-        f"videos: {s.inputs} inputs, {s.kept} kept, {sum(s.rejected.values())} rejections; "
-        f"{s.shots} shots, {s.frames} keyframes, {s.speech_minutes:.2f} min of speech; "
-        f"{s.wall_seconds:.1f} s in all"
-    )
+    rows = ", ".join(f"{n} {table}" for table, n in s.rows.items())
+    stats = ", ".join(f"{k} {v:g}" for k, v in sorted(s.stage_stats.items()))
+    con.print(f"videos: {s.inputs} inputs, {s.kept} kept, {sum(s.rejected.values())} rejections; {rows or 'no rows'}"
+              f"{'; ' + stats if stats else ''}; {s.wall_seconds:.1f} s in all")  # fmt: skip
     if s.rejected:
         r = Table(title="rejections by stage and reason")
         r.add_column("stage:reason")

@@ -28,6 +28,7 @@ from curation.llm.factory import LLMConfig
 from curation.stage import Stage
 from curation.views import load_views
 from flows.cache import Outcome
+from flows.errors import UserError
 from flows.perception import RunContext
 from flows.publish import publish_rows, reject_row
 from flows.workers import PooledLLM, StagePool, process_pool
@@ -41,6 +42,7 @@ class SynthesisSummary:
     tasks: int = 0
     drafted: int = 0
     not_drafted: int = 0  # tasks no pool takes whatever their chain (prompt-answerable): not drafted
+    not_estimated: int = 0  # tasks difficulty did not estimate (no RL row could take them)
     cached: Counter[str] = field(default_factory=Counter)
     ran: Counter[str] = field(default_factory=Counter)  # items computed (not cached) by the per-item stages
     verdicts: Counter[str] = field(default_factory=Counter)
@@ -60,22 +62,28 @@ class SynthesisSummary:
     stage_cpu: dict[str, float] = field(default_factory=dict)
     rows_added: dict[str, int] = field(default_factory=dict)
     revision: int = 0
+    other: dict[str, Any] = field(default_factory=dict)  # "stage.stat" for a stat with no field of its own
 
     @property
     def prompt_answerable_share(self) -> float:
         """Share of the run's tasks that the prompt answers (0 for no tasks)."""
         return self.prompt_answerable_tasks / self.tasks if self.tasks else 0.0
 
-    def absorb(self, stats: dict[str, Any]) -> None:
-        """A stage's summary numbers (`StageRows.stats`), under the field of the same name."""
+    def absorb(self, stats: dict[str, Any], stage: str = "stage") -> None:
+        """A stage's summary numbers (`StageRows.stats`): under the field of the same name, or in `other` as
+        `stage.name` when there is none, so no stat a stage reports is dropped."""
         for name, value in stats.items():
-            setattr(self, name, value)
+            if name in {f.name for f in dataclasses.fields(self)}:
+                setattr(self, name, value)
+            else:
+                self.other[f"{stage}.{name}"] = value
 
     def to_json(self) -> dict[str, Any]:
         return {
             "tasks": self.tasks,
             "drafted": self.drafted,
             "not_drafted": self.not_drafted,
+            "not_estimated": self.not_estimated,
             "cached": dict(self.cached),
             "ran": dict(self.ran),
             "verdicts": dict(self.verdicts),
@@ -104,6 +112,7 @@ class SynthesisSummary:
             "stage_cpu": {k: round(v, 3) for k, v in self.stage_cpu.items()},
             "rows_added": self.rows_added,
             "revision": self.revision,
+            "other": self.other,
         }
 
 
@@ -227,10 +236,14 @@ def run_stage(
         progress.update(bar, advance=n)
 
     batches = CachedBatches(ctx, cls.name, summary, grow, tick)  # the stage's timeout counts from here
-    stage = cls.build(collection)
-    result = stage.run(collection, batches)
+    try:
+        stage = cls.build(collection)
+        result = stage.run(collection, batches)
+    except Exception as e:  # raised before anything of the collection stages is published
+        why = f"{type(e).__name__}: {e}"
+        raise UserError(f"the {cls.name} stage failed ({why}); no collection results of this run were published") from e
     collection.results[cls.name] = result
-    summary.absorb(result.stats)
+    summary.absorb(result.stats, cls.name)
     if not grown[0]:
         progress.update(bar, total=1, completed=1)
     summary.stage_wall[cls.name] = time.perf_counter() - t0

@@ -148,7 +148,7 @@ class RlRecord:
     solution: str
     options: list[str] = field(default_factory=list)
     span: list[float] | None = None
-    difficulty: float = 0.5
+    difficulty: float | None = None  # 1 − pass@k of the policy; null when it could not be measured (see rejects)
     negatives: list[str] = field(default_factory=list)
     video_path: str = ""
     provenance: Provenance | None = None

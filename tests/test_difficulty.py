@@ -45,6 +45,8 @@ class ByTaskAndSeed(LLMBackend):
         user = req.messages[-1].content
         i = next(n for n, t in enumerate(self.tasks) if t.question in user)
         task, right = self.tasks[i], self.script[i][req.seed or 0] == "R"
+        if self.script[i][req.seed or 0] == "E":
+            return GenResult.failed("prompt_too_long", "the prompt does not fit the policy's context")
         answer = task.answer if right else "no such answer 12345"
         return GenResult(f"{answer}" if req.prefill.endswith("<answer>") else f" x</think><answer>{answer}")
 
@@ -165,3 +167,30 @@ def test_tasks_no_rl_row_can_take_are_not_estimated_and_the_pool_is_the_same(tas
     assert rows_some == rows_every and rows_some
     assert [(r.item_id, r.reason) for r in rejects_some] == [(r.item_id, r.reason) for r in rejects_every]
     assert {r.reason for r in rejects_some} >= {"prompt_answerable"}
+
+
+def test_a_task_no_sample_answered_has_no_difficulty_and_a_reason(tasks_views):
+    """Every sample of task 1 failed (its prompt does not fit): its difficulty is null, never a made-up 0.5; the
+    stage says why in a `rejects` row, the RL row keeps the item with a null difficulty, and the stats count it."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from curation.collection import Batches, Collection, StageRows
+
+    tasks, views = tasks_views
+    config = SimpleNamespace(policy=SimpleNamespace(model=None), difficulty=DifficultyConfig(k=K), pools=PoolsConfig())
+    script = ["RWRWRW", "EEEEEE", "RRRWRR"]
+    policy = ByTaskAndSeed(tasks[:3], script)
+    coll = Collection(Path("."), views, config, llm=lambda _: policy,
+                      results={"tasks": StageRows({"tasks": tasks[:3]})})  # fmt: skip
+    out = DifficultyStage.build(coll).run(coll, Batches(4))
+    est = {d.task_id: d for d in out.extra.difficulties}
+    failed = est[tasks[1].task_id]
+    assert (failed.difficulty, failed.reason, failed.samples, failed.errors) == (None, "prompt_too_long", 0, K)
+    measured = est[tasks[0].task_id]
+    assert measured.difficulty is not None and 0 < measured.difficulty < 1 and measured.reason is None
+    assert [(r.reason, r.item_id) for r in out.rejected] == [("prompt_too_long", tasks[1].task_id)]
+    assert out.stats["not_measured"] == 1
+    rows, _ = PoolsStage(PoolsConfig()).rl(tasks[:3], views, (), out.extra.difficulties, out.extra.keep)
+    by_task = {r.task_id: r.difficulty for r in rows}
+    assert by_task[tasks[1].task_id] is None and by_task[tasks[0].task_id] == measured.difficulty

@@ -3,7 +3,13 @@ with the data model, and the flow runs any stage through the same two helpers.""
 
 from __future__ import annotations
 
+import ast
+import json
 import logging
+import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,9 +32,7 @@ from tests.views import kitchen_view, street_view
 
 
 def test_the_registry_declares_every_stage_once_in_an_order_that_runs() -> None:
-    assert NAMES == ("probe", "shots", "asr", "evidence", "tasks", "draft", "refine", "verify", "negatives",
-                     "difficulty", "pools")  # fmt: skip
-    assert len(set(NAMES)) == len(NAMES)
+    assert len(set(NAMES)) == len(NAMES) and list(CurateConfig.model_fields)[-len(NAMES):] == list(NAMES)
     sections = set(CurateConfig.model_fields)
     seen: list[str] = []
     for cls in STAGES:
@@ -47,6 +51,115 @@ def test_the_registry_declares_every_stage_once_in_an_order_that_runs() -> None:
     written = {t for cls in STAGES for t in cls.writes}
     assert written == set(TABLES) - {"rejects"}  # rejects: written by the flow from every stage's Rejected
     assert stages_until("verify")[-1].name == "verify" and len(stages_until("probe")) == 1
+
+
+def test_every_stage_class_is_registered() -> None:
+    """A `Stage` subclass anywhere in the packages is in the registry: an unregistered stage would never run."""
+    root = Path(__file__).resolve().parents[1]
+    found = set()
+    for path in sorted(root.glob("*/**/*.py")):
+        if path.parts[len(root.parts)] not in ("flows", "curation", "trainers", "schemas", "data_cards"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(_names_stage(b) for b in node.bases):
+                found.add(f"{path.relative_to(root)}:{node.name}")
+    assert {f.split(":")[1] for f in found} == {c.__name__ for c in STAGES}, sorted(found)
+
+
+def _names_stage(base: ast.expr) -> bool:
+    node = base.value if isinstance(base, ast.Subscript) else base
+    return isinstance(node, ast.Name) and node.id == "Stage"
+
+
+EXAMPLE_STAGE = '''"""Drops tasks whose question is shorter than `min_words` words: an example of a new stage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from curation.collection import Batches, Collection, StageRows
+from curation.stage import Rejected, Stage, StageConfig
+
+
+class ShortQuestionsConfig(StageConfig):
+    min_words: int = Field(4, ge=1)
+
+
+class ShortQuestionsStage(Stage[ShortQuestionsConfig, Any, Any]):
+    name = "short_questions"
+    Config = ShortQuestionsConfig
+    reads = ("tasks",)
+    needs = ("tasks",)
+
+    def run(self, collection: Collection, batches: Batches) -> StageRows:
+        short = [t for t in collection.rows("tasks") if len(t.question.split()) < self.config.min_words]
+        why = [Rejected("short_question", t.question, t.video_id, t.task_id) for t in short]
+        return StageRows(rejected=why, stats={"short_questions": len(short)})
+'''
+
+EXAMPLE_RUN = '''
+import json, sys
+from pathlib import Path
+from curation.collection import Collection
+from curation.registry import NAMES, STAGES, stages_until
+from flows.cache import StageCache
+from flows.config import StageTimeouts, load_config
+from flows.perception import RunContext
+from flows.synthesis import Backends, SynthesisSummary, run_stage
+from tests.views import kitchen_view, street_view
+
+config = load_config(None, ["short_questions.min_words=12", "tasks.max_per_video=2"])
+views = {v.video_id: v for v in (street_view(), kitchen_view())}
+ctx = RunContext(dataset=Path(sys.argv[1]), config=config, cache=StageCache(Path(sys.argv[1])), pool=None)
+collection, summary = Collection(Path(sys.argv[1]), views, config, Backends().get), SynthesisSummary()
+rejects = [r for cls in stages_until("short_questions") if not cls.per_video
+           for r in run_stage(ctx, cls, collection, summary)]
+print(json.dumps({"names": NAMES, "min_words": config.short_questions.min_words,
+                  "timeout": StageTimeouts().short_questions, "key": ctx.keys["short_questions"],
+                  "tasks": [t.question for t in collection.rows("tasks")],
+                  "rejects": [[r.stage, r.reason, r.detail] for r in rejects if r.stage == "short_questions"],
+                  "summary": summary.to_json()["other"]}))
+'''
+
+
+def test_a_new_stage_is_its_module_and_one_registry_entry(tmp_path: Path) -> None:
+    """A copy of the packages gets a real new stage: its module and its entry in the registry, nothing else. Its
+    config section, `run.timeouts` field, `--until` name, cache key, rejects and stats then all exist."""
+    root = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "tree"
+    for package in ("flows", "curation", "trainers", "schemas", "data_cards"):
+        shutil.copytree(root / package, copy / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "tests").mkdir()
+    for name in ("__init__.py", "views.py"):
+        shutil.copy(root / "tests" / name, copy / "tests" / name)
+    (copy / "curation" / "short_questions.py").write_text(EXAMPLE_STAGE)
+    registry = copy / "curation" / "registry.py"
+    text = registry.read_text().replace("from curation.tasks import TasksStage\n", "from curation.tasks import "
+        "TasksStage\nfrom curation.short_questions import ShortQuestionsStage\n")  # fmt: skip
+    registry.write_text(text.replace("    TasksStage,\n", "    TasksStage,\n    ShortQuestionsStage,\n"))
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    done = subprocess.run([sys.executable, "-c", EXAMPLE_RUN, str(tmp_path / "ds")], cwd=copy, env=env,
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["names"][out["names"].index("tasks") + 1] == "short_questions"
+    assert out["min_words"] == 12 and out["timeout"] is None and len(out["key"]) == 16
+    short = [q for q in out["tasks"] if len(q.split()) < 12]
+    assert short and len(short) < len(out["tasks"])  # the stage judged the real tasks, and kept some
+    assert sorted(d for _, _, d in out["rejects"]) == sorted(short)
+    assert {(s, r) for s, r, _ in out["rejects"]} == {("short_questions", "short_question")}
+    assert out["summary"] == {"short_questions.short_questions": len(short)}  # its stat reached the summary
+
+
+def test_every_task_generator_has_a_skeleton_builder_or_says_it_has_none() -> None:
+    """A new generator without a builder would silently be drafted in rationale mode; it must say so instead."""
+    from curation.skeleton import BUILDERS, NO_BUILDER
+    from curation.tasks import GENERATORS
+
+    assert set(GENERATORS) - set(BUILDERS) - NO_BUILDER == set()
+    assert not set(BUILDERS) & NO_BUILDER
 
 
 def test_views_hold_what_the_per_video_stages_write() -> None:
@@ -195,3 +308,30 @@ def test_batches_are_even_and_a_multiple_of_the_workers() -> None:
         out = Batches(size=16, workers=workers).map([str(i) for i in range(n)], list(range(n)), record, "cot",
                                                     late=lambda i, why: -1)  # fmt: skip
         assert [len(b) for b in seen] == expected and out == list(range(n)), (workers, n)
+
+
+def test_a_collection_stage_that_raises_is_one_error_naming_it_and_publishes_nothing(
+    pipeline_dataset: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collection stage's exception (a bug, not a bad item) stops the run with one line naming the stage; the
+    collection tables keep what the previous revision holds."""
+    from curation.negatives import NegativesStage
+    from flows.curate import run_curate
+    from flows.errors import UserError
+    from schemas.store import Dataset
+
+    src, _ = pipeline_dataset
+    ds = tmp_path / "ds"
+    shutil.copytree(src, ds)
+    before = {t: Dataset(ds).read(t).to_pylist() for t in ("tasks", "cot", "sft", "rejects")}
+
+    def broken(self: Any, collection: Any, batches: Any) -> Any:
+        raise RuntimeError("a bug in the stage")
+
+    monkeypatch.setattr(NegativesStage, "run", broken)
+    config = load_config(src.parent / "small.yaml", [])
+    with pytest.raises(UserError) as failed:
+        run_curate(sorted(src.parent.glob("*.mp4")), ds, config, show_progress=False, card=False)
+    assert str(failed.value) == ("the negatives stage failed (RuntimeError: a bug in the stage); no collection "
+                                 "results of this run were published")  # fmt: skip
+    assert {t: Dataset(ds).read(t).to_pylist() for t in before} == before

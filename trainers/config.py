@@ -92,7 +92,7 @@ class TemporalSettings(Settings):
 
 class DifficultySettings(Settings):
     """DGRPO: each completion's advantage is multiplied by w = min_weight + (max_weight − min_weight) × d,
-    d = the item's ``difficulty`` from the pool clipped to [0, 1] (0.5, the pool's default, gives w = 1)."""
+    d = the item's ``difficulty`` from the pool clipped to [0, 1]; an item with a null difficulty gets w = 1."""
 
     min_weight: float = Field(0.5, ge=0.0)
     max_weight: float = Field(1.5, ge=0.0)

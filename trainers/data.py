@@ -97,7 +97,7 @@ def rl_example(row: dict[str, Any], subtitles: bool = True) -> dict[str, Any]:
         "solution": row["solution"],
         "problem_type": row["problem_type"],
         "options": list(row.get("options") or []),
-        "difficulty": float(row["difficulty"]) if row.get("difficulty") is not None else 0.5,
+        "difficulty": float(row["difficulty"]) if row.get("difficulty") is not None else None,
         "sample_id": row["sample_id"],
         "video_id": row.get("video_id", ""),
     }

@@ -10,7 +10,7 @@ generation. The shuffled rollouts only score; they are never trained on.
 
 **DGRPO** (difficulty-weighted). After TRL has computed the group-normalised advantages, each completion's
 advantage is multiplied by w(d) = min_weight + (max_weight − min_weight) × clip(d, 0, 1), d = the item's
-``difficulty`` column from the ``rl`` pool (1 − pass rate of a policy model; 0.5 when unknown). With the defaults
+``difficulty`` column from the ``rl`` pool (1 − pass rate of a policy model; w = 1 when null). With the defaults
 (0.5, 1.5) a hard item moves the policy three times as much as an easy one and d = 0.5 is plain GRPO.
 """
 
@@ -31,9 +31,10 @@ Generate = Callable[[list[Any]], list[str]]
 
 
 def difficulty_weights(difficulties: Sequence[float | None], settings: DifficultySettings) -> list[float]:
-    """DGRPO advantage weights: min_weight + (max_weight − min_weight) × clip(d, 0, 1); None counts as 0.5."""
+    """DGRPO advantage weights: min_weight + (max_weight − min_weight) × clip(d, 0, 1); 1 (the advantage as GRPO
+    computed it) for an item whose difficulty was not measured (None)."""
     span = settings.max_weight - settings.min_weight
-    return [settings.min_weight + span * min(1.0, max(0.0, 0.5 if d is None else float(d))) for d in difficulties]
+    return [1.0 if d is None else settings.min_weight + span * min(1.0, max(0.0, float(d))) for d in difficulties]
 
 
 def temporal_bonus(

@@ -14,6 +14,7 @@ from curation.checks.basic import (
     SelfConsistencyCheck,
 )
 from curation.checks.reasoning import CoherenceCheck, ConsistencyCheck, RelevanceCheck, SupportCheck
+from curation.checks.anchoring import AnchoringCheck
 from curation.checks.steps import StepsCheck
 
 CHECKS: dict[str, type[Check]] = {
@@ -30,6 +31,7 @@ CHECKS: dict[str, type[Check]] = {
         SupportCheck,
         ConsistencyCheck,
         StepsCheck,
+        AnchoringCheck,
         SelfConsistencyCheck,
         NearDuplicateCheck,
     )

@@ -10,9 +10,6 @@ from pathlib import Path
 
 from flows.lognoise import ThreadTimeoutNoise
 
-STAGE_NAMES = ("probe", "shots", "asr", "evidence", "tasks", "draft", "refine", "verify", "negatives", "difficulty",
-               "pools")  # fmt: skip
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -30,7 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT")
     p.add_argument("--out", required=True, type=Path, metavar="DATASET", help="dataset directory (created)")
     add_run_options(p)
-    p.add_argument("--until", choices=STAGE_NAMES, default=STAGE_NAMES[-1], help="last stage to run")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
         "--no-card",
@@ -42,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    """The options that shape a run — config file, overrides, workers, task runner — shared with `vidcot schedule`."""
+    """The options that shape a run — config file, overrides, workers, task runner, last stage — shared with
+    `vidcot schedule`."""
+    p.add_argument("--until", metavar="STAGE", help="last stage to run (a name in curation/registry.py; default: all)")
     p.add_argument("--config", type=Path, metavar="FILE", help="YAML or TOML config, one section per stage")
     p.add_argument(
         "--set",

@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from flows.commands.curate import STAGE_NAMES, add_run_options
+from flows.commands.curate import add_run_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     when.add_argument("--interval", type=float, metavar="SECONDS", help="seconds between runs")
     p.add_argument("--name", default="inbox", help="deployment name (default: inbox)")
     add_run_options(p)
-    p.add_argument("--until", choices=STAGE_NAMES, default=STAGE_NAMES[-1], help="last stage to run")
     p.set_defaults(func=run)
 
 

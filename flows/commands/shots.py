@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from curation.shots import ShotsConfig, ShotsStage
     from curation.stage import Rejected
     from flows.errors import UserError
+    from schemas.settings import ConfigError, load
 
     if not args.video.is_file():
         raise UserError(f"{args.video}: no such file")
@@ -52,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
     video = ProbeStage().process(args.video)
     if isinstance(video, Rejected):
         raise UserError(f"{args.video}: {video.reason}: {video.detail}")
-    stage = ShotsStage(ShotsConfig(**values))
+    try:
+        stage = ShotsStage(load(ShotsConfig, options=values))
+    except ConfigError as e:
+        raise UserError(str(e)) from None
     result = stage.process(video)
     if isinstance(result, Rejected):
         raise UserError(f"{args.video}: {result.reason}: {result.detail}")

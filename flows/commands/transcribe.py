@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from curation.asr import AsrConfig, AsrStage, Transcript
     from curation.audio import AudioDecodeError
     from flows.errors import UserError
+    from schemas.settings import ConfigError, load
 
     if not args.media.is_file():
         raise UserError(f"{args.media}: no such file")
@@ -50,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
         "language": args.language,
         "cpu_threads": args.threads,
     }
-    stage = AsrStage(AsrConfig(**{k: v for k, v in options.items() if v is not None}))
+    try:
+        stage = AsrStage(load(AsrConfig, options=options))
+    except ConfigError as e:
+        raise UserError(str(e)) from None
     subtitles = [] if args.no_subtitles else stage.subtitles(args.media)
     try:
         transcript = stage.transcribe(args.media)
