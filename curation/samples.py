@@ -463,6 +463,8 @@ def switching_speech(out: Path) -> tuple[Path, float]:
 # Varied generated clips (`vidcot samples OUT --variants N --seed S`): hard-cut shots of plain colours or test
 # patterns, with on-screen words, filled boxes and narration drawn from fixed lists by a seeded generator, so a
 # benchmark can have as many videos with exact ground truth as it needs (the fixed clips above stay as they are).
+# `vocabulary="heldout"` draws every background, pattern, word, box colour and narration line from lists that share
+# nothing with the training lists, so a held-out clip never repeats a word or a line a trained model has seen.
 VARIANT_VERSION = "1"
 COLOURS = ["red", "green", "blue", "yellow", "orange", "purple", "white", "gray", "black", "cyan", "pink", "brown"]
 LIGHT = {"yellow", "white", "cyan", "pink", "orange"}
@@ -479,13 +481,49 @@ LINES = ["The market opens early on Sunday.", "Please keep your ticket with you.
          "The workshop builds wooden chairs."]  # fmt: skip
 
 
-def _variant(out: Path, tmp: Path, rng: Any) -> Sidecar:
+HELDOUT_COLOURS = ["navy", "maroon", "olive", "teal", "gold", "violet", "coral", "khaki", "salmon", "indigo",
+                   "turquoise", "crimson"]  # fmt: skip
+HELDOUT_LIGHT = {"gold", "khaki", "salmon", "turquoise", "coral"}
+HELDOUT_PATTERNS = ["smptehdbars", "pal75bars", "pal100bars", "yuvtestsrc"]
+HELDOUT_WORDS = ["ARRIVALS", "PHARMACY", "DOCK 9", "FERRY", "GARAGE", "LOBBY", "TERMINAL 5", "CINEMA", "KIOSK",
+                 "CLINIC", "STADIUM", "AISLE 8", "HARBOUR", "QUAY", "CASINO", "FLOOR 6", "GALLERY", "DINER",
+                 "TRAM 19", "CHAPEL"]  # fmt: skip
+HELDOUT_LINES = ["The orchard was planted by my grandfather.", "Bring a warm coat for the mountain trail.",
+                 "Our flight was delayed by heavy fog.", "She painted the fence a bright shade of green.",
+                 "The baker wakes up before dawn every day.", "A tall lighthouse guards the rocky coast.",
+                 "Tickets for the concert sold out quickly.", "The village holds a fair every autumn.",
+                 "He repaired the clock with a tiny screwdriver.", "Snow covered the quiet valley overnight.",
+                 "The students planted tomatoes in the yard.", "A violin played softly in the hall.",
+                 "The farmer counted forty sheep at noon.", "Lanterns floated over the dark lake.",
+                 "The chef tasted the soup and added salt.", "Wild horses ran along the sandy beach."]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What varied clips are made of: backgrounds (colours and light ones), test patterns, words and lines."""
+
+    colours: list[str]
+    light: set[str]
+    patterns: list[str]
+    words: list[str]
+    lines: list[str]
+
+
+VOCABULARIES = {
+    "training": Vocabulary(COLOURS, LIGHT, PATTERNS, WORDS, LINES),
+    "heldout": Vocabulary(HELDOUT_COLOURS, HELDOUT_LIGHT, HELDOUT_PATTERNS, HELDOUT_WORDS, HELDOUT_LINES),
+}
+# File-name prefix of each vocabulary's clips (training keeps the names it always had).
+PREFIX = {"training": "v", "heldout": "h"}
+
+
+def _variant(out: Path, tmp: Path, rng: Any, vocab: Vocabulary = VOCABULARIES["training"]) -> Sidecar:
     """One varied clip: 2–4 hard-cut shots, each a colour or test pattern with maybe a word and a filled box;
     narration (one line per shot) on three clips in four, else no audio stream."""
     n_shots = rng.randint(2, 4)
     durs = [rng.choice([2.0, 2.5, 3.0, 3.5, 4.0]) for _ in range(n_shots)]
     narrated = rng.random() < 0.75
-    said = rng.sample(LINES, n_shots) if narrated else []
+    said = rng.sample(vocab.lines, n_shots) if narrated else []
     for i, line in enumerate(said):  # a shot lasts at least its line (spoken 0.3 s after the cut) + 0.3 s
         durs[i] = max(durs[i], math.ceil((_say(line, tmp / "measure.wav") + 0.6) * 2) / 2)
     starts = [sum(durs[:i]) for i in range(n_shots)]
@@ -495,18 +533,18 @@ def _variant(out: Path, tmp: Path, rng: Any) -> Sidecar:
     bg = ""
     for start, dur in zip(starts, durs, strict=True):
         if rng.random() < 0.7:
-            bg = rng.choice([c for c in COLOURS if c != bg])  # two shots of one colour would be one shot
+            bg = rng.choice([c for c in vocab.colours if c != bg])  # two shots of one colour would be one shot
             src = f"color=c={bg}:size={W}x{H}:rate={FPS}:duration={dur}"
         else:
-            bg = rng.choice([p for p in PATTERNS if p != bg])
+            bg = rng.choice([p for p in vocab.patterns if p != bg])
             src = f"{bg}=size={W}x{H}:rate={FPS}:duration={dur}"
         filters = [src]
         if rng.random() < 0.6:
-            word = rng.choice(WORDS)
-            filters.append(_text(word, size=rng.choice([40, 48, 56]), colour="black" if bg in LIGHT else "white"))
+            word = rng.choice(vocab.words)
+            filters.append(_text(word, size=rng.choice([40, 48, 56]), colour="black" if bg in vocab.light else "white"))
             texts.append(Span(start, start + dur, word))
         if rng.random() < 0.5:
-            colour = rng.choice([c for c in COLOURS if c != bg])
+            colour = rng.choice([c for c in vocab.colours if c != bg])
             w, h = rng.choice([60, 80, 120]), rng.choice([40, 60, 80])
             x, y = rng.choice([30, W - w - 30]), rng.choice([30, H - h - 30])
             filters.append(f"drawbox=x={x}:y={y}:w={w}:h={h}:color={colour}:t=fill")
@@ -529,23 +567,28 @@ def _variant(out: Path, tmp: Path, rng: Any) -> Sidecar:
                    notes=f"{n_shots} hard-cut shots ({', '.join(notes)}); varied clip")  # fmt: skip
 
 
-def build_variants(out_dir: Path, count: int, seed: int = 0) -> list[Sidecar]:
-    """Write `count` varied generated clips `v{seed}_{i}.mp4` with sidecars into `out_dir`; the same seed and
-    index always give the same clip (built files are skipped), and different seeds give different clips."""
+def build_variants(out_dir: Path, count: int, seed: int = 0, vocabulary: str = "training") -> list[Sidecar]:
+    """Write `count` varied generated clips `v{seed}_{i}.mp4` (`h{seed}_{i}.mp4` with the held-out vocabulary) with
+    sidecars into `out_dir`; the same seed, index and vocabulary always give the same clip (built files are
+    skipped), and different seeds give different clips."""
     import random
+
+    if vocabulary not in VOCABULARIES:
+        raise ValueError(f"unknown vocabulary {vocabulary!r}; known: {', '.join(VOCABULARIES)}")
+    vocab, prefix = VOCABULARIES[vocabulary], PREFIX[vocabulary]
 
     require_tools()
     out_dir.mkdir(parents=True, exist_ok=True)
     made = []
     with tempfile.TemporaryDirectory() as tmpname:
         for i in range(count):
-            out = out_dir / f"v{seed}_{i:03d}.mp4"
+            out = out_dir / f"{prefix}{seed}_{i:03d}.mp4"
             side_path = out.with_suffix(out.suffix + ".json")
             key = _recipe_key(f"variant{VARIANT_VERSION}:{out.name}")
             if out.is_file() and side_path.is_file() and json.loads(side_path.read_text()).get("recipe") == key:
                 made.append(load_sidecar(out))
                 continue
-            sc = _variant(out, Path(tmpname), random.Random(f"{seed}:{i}"))
+            sc = _variant(out, Path(tmpname), random.Random(f"{seed}:{i}"), vocab)
             _write_sidecar(side_path, sc, key)
             made.append(sc)
             log.info("variant %d/%d: %s", i + 1, count, out.name)

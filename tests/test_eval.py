@@ -92,6 +92,11 @@ def test_train_sft_two_steps_then_eval_loads_the_checkpoint(tmp_path, capsys):
         assert cond["tokens_per_item"] > 0 and cond["seconds_per_item"] > 0
     assert result["format_rate"] == result["conditions"]["with_subtitles"]["format_rate"]
     assert "R@1 IoU≥0.5" in format_table(result)
+    # every score stands beside the blind baselines, each with its interval
+    assert set(result["baselines"]) == {"chance", "constant", "question_majority", "prior_rules"}
+    for b in [*result["baselines"].values(), *(c["accuracy_interval"] for c in result["conditions"].values())]:
+        assert b["items"] == 2 and b["low"] <= b["mean"] <= b["high"]
+    assert "blind baselines on the same items" in format_table(result)
 
 
 def test_eval_user_errors(tmp_path, capsys):

@@ -4,6 +4,10 @@
 Decoding is batched and greedy; with ``samples`` K > 1 it samples K completions per item and the answer is the
 self-consistency vote (`vote`). The reward reported is the weighted sum of the default rewards
 (`trainers.rewards.build_rewards`), the same the GRPO trainer optimises.
+
+Every accuracy comes with its 95% bootstrap interval and stands beside the blind baselines on the same items
+(`baselines`, rules of `schemas.shortcuts`): uniform chance, the best constant answer, the question template's
+majority answer and the construction priors — a model that does not beat them has learnt nothing from the video.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from schemas.shortcuts import PRIOR_RULES, RULE_TITLES, BlindItem, blind_answers, chance, prompt_question
+from trainers.bootstrap import bootstrap_mean
 from trainers.config import EvalSettings
 from trainers.data import rl_rows
 from trainers.models import load_model, resolve_model, set_threads, text_tokenizer
@@ -148,12 +154,41 @@ def score(items: Sequence[dict[str, Any]], completions: Sequence[Sequence[str]])
         "items": len(items),
         "format_rate": statistics.fmean(formats),
         "accuracy": statistics.fmean(acc),
+        "accuracy_interval": bootstrap_mean(acc).as_dict(),
         "reward": statistics.fmean(rewards),
         "accuracy_by_type": {t: {"items": len(v), "accuracy": statistics.fmean(v)} for t, v in sorted(by_type.items())},
         "span_items": len(ious),
         "mean_tiou": statistics.fmean(ious) if ious else None,
         "recall_at_iou": {str(t): (sum(i >= t for i in ious) / len(ious) if ious else None) for t in IOU_THRESHOLDS},
     }
+    return out
+
+
+BASELINES = {"chance": "uniform chance", "constant": RULE_TITLES["constant"],
+             "question_majority": RULE_TITLES["question_majority"],
+             "prior_rules": "prior rules (absence → No, listed order, count → 1)"}  # fmt: skip
+
+
+def _question(item: dict[str, Any]) -> str:
+    users = [m["content"] for m in item["prompt"] if m.get("role") == "user" and isinstance(m.get("content"), str)]
+    return prompt_question(users[-1]) if users else ""
+
+
+def baselines(items: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What blind readers score on these items (scored like the model, 0 where a rule gives no answer), each with
+    its bootstrap interval: uniform chance, the best constant answer, the question template's majority answer
+    (leave-one-out) and the prior rules (each item answered by the prior that applies to it, if any)."""
+    blind = [BlindItem(_question(it), it["problem_type"], it["solution"], tuple(it["options"] or ())) for it in items]
+    answers = blind_answers(blind)
+    prior = [next((answers[r][i] for r in PRIOR_RULES if answers[r][i] is not None), None) for i in range(len(blind))]
+    picks = {"constant": answers["constant"], "question_majority": answers["question_majority"], "prior_rules": prior}
+    out = {"chance": {"title": BASELINES["chance"], **bootstrap_mean(chance(blind)).as_dict()}}
+    for name, got in picks.items():
+        scores = [
+            0.0 if a is None else answer_score(a, it["solution"], it["problem_type"], it["options"])
+            for a, it in zip(got, items, strict=True)
+        ]
+        out[name] = {"title": BASELINES[name], **bootstrap_mean(scores).as_dict()}
     return out
 
 
@@ -225,6 +260,7 @@ def evaluate(model_spec: str | None, data: Path | str, settings: EvalSettings) -
         "accuracy": first["accuracy"],
         "reward": first["reward"],
         "conditions": conditions,
+        "baselines": baselines(items),
     }
 
 
@@ -240,6 +276,8 @@ def format_table(result: dict[str, Any]) -> str:
 
     for key in ("items", "format_rate", "accuracy", "reward", "mean_tiou"):
         rows.append((key, [fmt(conds[n][key]) for n in names]))
+        if key == "accuracy":
+            rows.append(("  95% interval", [_interval(conds[n].get("accuracy_interval")) for n in names]))
     for t in IOU_THRESHOLDS:
         rows.append((f"R@1 IoU≥{t}", [fmt(conds[n]["recall_at_iou"][str(t)]) for n in names]))
     for t in types:
@@ -255,4 +293,11 @@ def format_table(result: dict[str, Any]) -> str:
     lines = [f"model {result['model']}  split {result['split']}  samples {result['samples']}"]
     lines.append("".ljust(width) + "".join(n.ljust(col) for n in names))
     lines += [label.ljust(width) + "".join(c.ljust(col) for c in cells) for label, cells in rows]
+    if result.get("baselines"):
+        lines.append("blind baselines on the same items (no video, no transcript; the model must beat these):")
+        lines += [f"  {b['title']}: {b['mean']:.3f} {_interval(b)}" for b in result["baselines"].values()]
     return "\n".join(lines)
+
+
+def _interval(iv: dict[str, Any] | None) -> str:
+    return "-" if not iv else f"[{iv['low']:.3f}, {iv['high']:.3f}]"

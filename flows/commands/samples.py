@@ -30,6 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also write N varied generated clips v{SEED}_{i}.mp4 (colours, words, boxes, narration)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the varied clips (other seeds, other clips)")
+    p.add_argument(
+        "--vocabulary",
+        choices=("training", "heldout"),
+        default="training",
+        help="words, lines and colours of the varied clips: heldout ones share none with training (h{SEED}_{i}.mp4)",
+    )
     p.set_defaults(func=run)
 
 
@@ -39,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.variants < 0:
         raise SystemExit("vidcot samples: --variants must be 0 or more")
     made = build_samples(args.out_dir, real=not args.no_real)
-    made += build_variants(args.out_dir, args.variants, args.seed)
+    made += build_variants(args.out_dir, args.variants, args.seed, args.vocabulary)
     table = Table(title=f"{len(made)} sample files in {args.out_dir}")
     for col in ("file", "seconds", "audio", "cuts", "speech lines", "source"):
         table.add_column(col)
