@@ -23,6 +23,7 @@ Every accuracy gets a 95% bootstrap interval over items, and (b) − (a) a paire
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -52,6 +53,8 @@ from trainers.models import FINAL, resolve_model  # noqa: E402
 from trainers.prompts import strip_subtitles  # noqa: E402
 from trainers.rewards import answer_score, parse_completion  # noqa: E402
 from trainers.runs import RECORD  # noqa: E402
+
+KEY_FILE = "ablation_settings.key"  # the settings_key a finished run was trained with
 
 log = logging.getLogger("ablation")
 VARIANTS = {"a": "every drafted chain (no refinement, no checks)", "b": "accepted chains",
@@ -178,15 +181,42 @@ def evaluate_condition(
                          for it, t in list(zip(items, texts, strict=True))[:2]]}  # fmt: skip
 
 
-def trained(run_dir: Path, train: Any) -> dict[str, Any]:
-    """The run record of a finished run in ``run_dir`` (reused: the ablation can be run in parts, e.g. one process
-    per variant, then once more to compare), or a fresh run by ``train(run_dir)``."""
-    record = run_dir / RECORD
-    if (run_dir / FINAL).is_dir() and record.is_file():
-        log.info("reusing the finished run in %s", run_dir)
+def settings_key(settings: Any, data: Any = None) -> str:
+    """A hash of a run's full training settings and of what it trains on (any JSON-able description of it)."""
+    blob = {"settings": settings.model_dump(mode="json") if hasattr(settings, "model_dump") else settings, "data": data}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def manifest_hash(data: Path) -> str:
+    """A curated dataset's identity: the hash of its manifest (every shard's hash)."""
+    return hashlib.sha256((data / "manifest.json").read_bytes()).hexdigest()
+
+
+def trained(run_dir: Path, train: Any, key: str) -> dict[str, Any]:
+    """The run record of a finished run in ``run_dir`` made with the same settings and data (``key``,
+    `settings_key`) — reused, so the ablation can be run in parts — or a fresh run by ``train(run_dir)``: a run
+    with other settings is retrained, never reused."""
+    record, stamp = run_dir / RECORD, run_dir / KEY_FILE
+    if (run_dir / FINAL).is_dir() and record.is_file() and stamp.is_file() and stamp.read_text().strip() == key:
+        log.info("reusing the finished run in %s (settings %s)", run_dir, key)
         return dict(json.loads(record.read_text()))
     shutil.rmtree(run_dir, ignore_errors=True)
-    return dict(train(run_dir))
+    out = dict(train(run_dir))
+    stamp.write_text(key + "\n")
+    return out
+
+
+def model_hash(path: Path | None) -> str:
+    """A hash of a model's weight files (the embedded model: its name), so a cached score names its model."""
+    if path is None:
+        return "embedded"
+    files = sorted(p for p in Path(path).rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin"))
+    h = hashlib.sha256()
+    for f in files:
+        with f.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    return h.hexdigest()[:16] if files else f"path:{path}"
 
 
 def evaluated(model: str | None, items: list[dict[str, Any]], args: argparse.Namespace, name: str) -> dict[str, Any]:
@@ -194,7 +224,8 @@ def evaluated(model: str | None, items: list[dict[str, Any]], args: argparse.Nam
     items and decoding settings (so a run cut short keeps what it scored)."""
     path = None if model is None else resolve_model(model)
     out: dict[str, Any] = {"model": str(path) if path else "embedded SmolLM2-135M"}
-    key = {"items": [it["sample_id"] for it in items], "max_new_tokens": args.max_new_tokens}
+    key = {"items": [it["sample_id"] for it in items], "max_new_tokens": args.max_new_tokens,
+           "model": model_hash(path)}  # fmt: skip
     backend: CT2Backend | None = None
     try:
         for cond in args.conditions.split(","):
@@ -255,6 +286,11 @@ def run(args: argparse.Namespace) -> int:
     overlap = held_videos & train_videos
     if overlap:
         raise SystemExit(f"ablation: {len(overlap)} held-out video(s) are training videos: {sorted(overlap)[:3]}")
+    if args.heldout_data is not None:  # near-duplicates too: the same pictures or the same sentence
+        from heldout.guard import refuse_near_duplicates  # benchmarks/heldout/guard.py
+
+        for data in (args.llm_data, args.skeleton_data):
+            refuse_near_duplicates(args.heldout_data, data)
     args.work.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
@@ -288,8 +324,9 @@ def run(args: argparse.Namespace) -> int:
         entry: dict[str, Any] = {"what": VARIANTS[v], **chain_stats(chains[v])}
         write_pool(pool, chains[v])
         run_dir = args.work / f"sft-{v}"
-        record = timed(f"sft_{v}", lambda pool=pool, run_dir=run_dir: trained(
-            run_dir, lambda out: train_sft(pool, out, sft)))  # fmt: skip
+        key = settings_key(sft, chains[v])
+        record = timed(f"sft_{v}", lambda pool=pool, run_dir=run_dir, key=key: trained(
+            run_dir, lambda out: train_sft(pool, out, sft), key))  # fmt: skip
         entry["sft"] = {"steps": record["steps"], "seconds": round(record["seconds"], 1),
                         "train_loss": record["train_loss"], "loss_windows": record["loss_windows"]}  # fmt: skip
         doc["variants"][v] = entry
@@ -319,7 +356,9 @@ def run(args: argparse.Namespace) -> int:
                             batch_size=args.grpo_batch, num_generations=args.num_generations,
                             max_completion_length=args.max_new_tokens, learning_rate=args.grpo_lr,
                             seed=args.seed, threads=args.threads, save_steps=10_000)  # fmt: skip
-        record = timed("grpo", lambda: trained(grpo_dir, lambda out: train_grpo(args.llm_data, out, grpo)))
+        start = model_hash(resolve_model(str(args.work / f"sft-{best}")))
+        grpo_key = settings_key({"grpo": grpo.model_dump(mode="json"), "from": start}, manifest_hash(args.llm_data))
+        record = timed("grpo", lambda: trained(grpo_dir, lambda out: train_grpo(args.llm_data, out, grpo), grpo_key))
         rewards = [e["reward"] for e in record["log_history"] if "reward" in e]
         accuracy = [e["rewards/accuracy_reward/mean"] for e in record["log_history"]
                     if "rewards/accuracy_reward/mean" in e]  # fmt: skip
@@ -365,6 +404,7 @@ def main() -> int:
     r.add_argument("--llm-data", type=Path, required=True, help="training videos curated with draft.mode=rationale")
     r.add_argument("--skeleton-data", type=Path, required=True, help="the same videos, draft.mode=skeleton")
     r.add_argument("--heldout", type=Path, default=Path(__file__).parent / "heldout" / "v1.jsonl")
+    r.add_argument("--heldout-data", type=Path, help="the held-out set's curated dataset: refuse near-duplicates")
     r.add_argument("--work", type=Path, required=True)
     r.add_argument("--out", type=Path)
     r.add_argument("--variants", default="a,b,c")
