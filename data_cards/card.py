@@ -120,8 +120,14 @@ def hf_configs(root: Path | str, revision: int | None = None) -> list[dict[str, 
             if not files:
                 continue
             by_split = _split_of_shards(con, ds, table) if "split" in schema_for(table).names else None
+            # A glob where one will do: it reads the table folder as it is (always one revision's shards), so the
+            # card stays right while a new revision lands; a list of shard files names the ones it had then.
+            latest = ds.revision == ds.manifest.revision
             if by_split is None:
-                data_files = [{"split": MIXED_SPLIT, "path": files}]
+                data_files = [{"split": MIXED_SPLIT, "path": f"{table}/*.parquet" if latest else files}]
+            elif latest and len(set(by_split.values())) == 1:
+                (split,) = set(by_split.values())
+                data_files = [{"split": HF_SPLIT.get(split, split), "path": f"{table}/*.parquet"}]
             else:
                 data_files = [
                     {"split": HF_SPLIT.get(sp, sp), "path": [f for f in files if by_split[f] == sp]}

@@ -7,6 +7,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,7 +100,7 @@ def test_query_json_is_valid_with_nan_and_infinity(ds: Path, fmt: str, capsys: p
     assert vidcot(["query", str(ds), sql, "--format", fmt]) == 0
     out = capsys.readouterr().out
 
-    def strict(text: str) -> object:
+    def strict(text: str) -> Any:
         return json.loads(text, parse_constant=lambda c: pytest.fail(f"invalid JSON constant {c}"))
 
     row = strict(out)[0] if fmt == "json" else strict(out.strip())

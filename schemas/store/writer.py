@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from schemas import TABLES, schema_for, to_arrow
 from schemas.keys import children_of, lineage_order
+from schemas.store import folders
 from schemas.store.atomic import fsync_dir, sha256_file
 from schemas.store.errors import StoreError
 from schemas.store.history import archive, leftovers, release
@@ -48,11 +49,13 @@ class DatasetWriter:
     rows of a table for some videos. `commit` resolves both against the latest revision (see there), so the latest
     view holds one row per key and no row derived from a row that left; older revisions keep reading as they were.
 
-    Shards are staged under `.staging/`, fsynced, named by the sha256 of their bytes, moved into their table
-    folders, and only then listed in a new `manifest.json` (replaced atomically, last). Shards that leave the latest
-    view are linked into `.history/TABLE/` first and listed there, then unlinked from the table folder
-    (schemas/store/history.py), so a table folder holds the latest view only. A writer killed at any point leaves
-    the previous revision intact; its leftovers are removed when the next writer opens.
+    Shards are staged under `.staging/`, fsynced, named by the sha256 of their bytes, and moved into a new folder
+    per changed table under `.tables/` beside links to the shards the table keeps; shards that leave the latest view
+    are linked into `.history/TABLE/` (schemas/store/history.py). Then each table folder `DS/TABLE` — a symbolic
+    link — is switched to its new folder in one rename (schemas/store/folders.py), and only then is the new
+    `manifest.json` written (replaced atomically, last). So a table folder holds one revision's shards at every
+    instant, and a writer killed at any point leaves the previous revision intact for manifest readers; the next
+    writer puts the folders back in line with the manifest and removes the leftovers.
     """
 
     def __init__(self, root: Path | str, wait: float = 0.0) -> None:
@@ -90,6 +93,7 @@ class DatasetWriter:
         """Delete what a killed writer left unlisted (shards moved into place or archived but never listed, shards
         archived whose old path it did not unlink), and its staging folder. A file the manifest lists is kept."""
         assert self.manifest is not None
+        folders.reconcile(self.root, self.manifest)
         for f in leftovers(self.root, self.manifest):
             f.unlink()
         shutil.rmtree(self.root / STAGING, ignore_errors=True)
@@ -280,32 +284,43 @@ class DatasetWriter:
                 tmp.unlink()
             return self.manifest.revision
         new_shards: list[Shard] = []
-        touched = set()
+        arriving: dict[str, list[tuple[str, Path]]] = {}  # table -> (file name, staged file) to move in
         listed_live = {s.file for t in TABLES for s in live[t]} - dropped
         for table, tmp, rows in staged:
             digest = sha256_file(tmp)
-            folder = self.root / table
-            folder.mkdir(exist_ok=True)
             rel = f"{table}/{digest[:32]}.parquet"
             if rel in listed_live:  # identical bytes are already part of the latest view
                 tmp.unlink()
                 continue
             size = tmp.stat().st_size
-            os.replace(tmp, self.root / rel)
-            touched.add(folder)
+            arriving.setdefault(table, []).append((Path(rel).name, tmp))
             listed_live.add(rel)
             new_shards.append(Shard(table, rel, rows, size, digest, revision))
-        for folder in touched:
+        # Each changed table's new folder is built aside: the shards it keeps linked in, the new ones moved in.
+        changed = sorted(set(arriving) | {s.table for s in self.manifest.shards if s.file in dropped})
+        built: dict[str, Path] = {}
+        for table in changed:
+            folder = folders.new_folder(self.root, table, revision)
+            folders.fill(folder, self.root, [s for s in live[table] if s.file not in dropped])
+            for name, tmp in arriving.get(table, []):
+                os.replace(tmp, folder / name)
             fsync_dir(folder)
+            built[table] = folder
         for shard in self.manifest.shards:
             if shard.file in dropped and shard.dropped is None:
                 shard.dropped = revision
         # Every shard out of the latest view goes to the history folder (those dropped by a store that left them in
-        # the table folders, too): linked there now, listed there by the new manifest, unlinked here after it.
+        # the table folders, too): linked there now, listed there by the new manifest.
         moved = archive(self.root, [s for s in self.manifest.shards if s.dropped is not None])
         for shard in self.manifest.shards:
             if shard.dropped is not None:  # a live entry may name the same bytes (rows that came back): it stays
                 shard.file = moved.get(shard.file, shard.file)
+        # Each table folder now shows its new revision in one rename; readers of the old manifest find the shards
+        # it dropped in the history folder (reader.py `Dataset.locate`).
+        for table, folder in built.items():
+            folders.show(self.root, table, folder)
+        if built:
+            fsync_dir(self.root)
         self.manifest.shards.extend(new_shards)
         self.manifest.revisions.append(
             Revision(
@@ -322,6 +337,7 @@ class DatasetWriter:
         save_manifest(self.root, self.manifest)
         self.changes = changes
         release(self.root, moved, self.manifest)
+        folders.reconcile(self.root, self.manifest)  # removes the folders no table shows any more
         return revision
 
 
