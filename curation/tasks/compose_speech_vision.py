@@ -53,7 +53,7 @@ class Generator(TaskGenerator):
         phrases, dropped = cs.once_said(view, cfg)
         out: list[TaskRecord | RejectRecord] = []
         if dropped:
-            out.append(self.reject(view, "ambiguous_phrase", f"{dropped} phrase(s) said twice or heard unsure"))
+            out.append(self.reject(view, "unquotable_phrase", f"{dropped} phrase(s) said twice or heard unsure"))
         if not phrases:
             return [*out, self.reject(view, "no_speech", "no phrase said once")]
         candidates = []
