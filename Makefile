@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: setup system browser venv assets samples demo test test-fast lint bench bench-scale clean
+.PHONY: setup system browser venv assets frameworks samples demo test test-fast lint bench bench-scale clean
 
 setup: system venv assets
 
@@ -77,6 +77,19 @@ $(TRANSNET)/.done: | $(VENV)/.installed
 
 assets: $(ASSETS)/.done $(TRANSNET)/.done
 
+# Training frameworks whose own loaders check `vidcot export` (tests/test_export_frameworks.py). They pin older
+# transformers/datasets/trl than vidcot, so they live in a virtualenv of their own, cached with the assets; torch is
+# the same CPU wheel as ours, installed first. Rebuilt only when the lock file changes.
+FRAMEWORKS := $(CACHE)/frameworks
+FRAMEWORKS_LOCK := tests/frameworks-lock.txt
+frameworks:
+	@if ! cmp -s $(FRAMEWORKS_LOCK) $(FRAMEWORKS)/.installed; then \
+	  echo "installing the training frameworks of $(FRAMEWORKS_LOCK) into $(FRAMEWORKS)" && rm -rf $(FRAMEWORKS) && \
+	  $(PYTHON) -m venv $(FRAMEWORKS) && \
+	  $(FRAMEWORKS)/bin/pip install -q torch==2.13.0 && \
+	  $(FRAMEWORKS)/bin/pip install -q -r $(FRAMEWORKS_LOCK) && \
+	  cp $(FRAMEWORKS_LOCK) $(FRAMEWORKS)/.installed; fi
+
 samples: setup
 	$(VENV)/bin/vidcot samples out/samples
 
@@ -90,7 +103,7 @@ demo: setup
 	@echo '  $(VENV)/bin/vidcot query out/demo "SELECT split, problem_type, count(*) FROM sft GROUP BY ALL ORDER BY ALL"'
 	@echo '  $(VENV)/bin/vidcot query out/demo "SELECT coalesce(reject_reason, '"'"'accepted'"'"') AS verdict, count(*) FROM cot GROUP BY 1"'
 
-test: setup browser
+test: setup browser frameworks
 	$(PY) -m pytest -q --timeout 900
 
 test-fast: setup browser

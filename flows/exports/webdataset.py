@@ -29,6 +29,14 @@ def _key(item_id: str) -> str:
     return item_id.replace(".", "_")
 
 
+END = 1024  # the end-of-archive blocks
+RECORD = tarfile.RECORDSIZE  # a tar file is padded to a multiple of this
+
+
+def _padded(size: int) -> int:
+    return -(-size // RECORD) * RECORD
+
+
 class ShardWriter:
     """Tar shards `{prefix}-NNNNNN.tar` of at most `cap` bytes (a larger sample gets a shard of its own)."""
 
@@ -41,7 +49,7 @@ class ShardWriter:
 
     def add(self, members: list[tuple[str, bytes]]) -> None:
         size = sum(512 + (len(data) + 511) // 512 * 512 for _, data in members)
-        if self._tar is None or (self._size and self._size + size > self.cap):
+        if self._tar is None or (self._size > END and _padded(self._size + size) > self.cap):
             self._open()
         assert self._tar is not None
         for name, data in members:
@@ -58,7 +66,7 @@ class ShardWriter:
         self._tar = tarfile.open(path, "w", format=tarfile.USTAR_FORMAT)  # noqa: SIM115 (closed by close())
         self.shards.append(path)
         self.samples.append(0)
-        self._size = 1024  # the end-of-archive blocks
+        self._size = END
 
     def close(self) -> None:
         if self._tar is not None:
