@@ -162,7 +162,7 @@ def main() -> None:
     if args.assemble_only:
         print(video)
         return
-    dataset = args.workdir / f"ds_{args.minutes:g}min"
+    dataset = args.workdir / f"ds_{args.minutes:g}min".replace(".", "_")  # no dot: its .out/.err sit beside it
     if dataset.exists():
         raise SystemExit(f"{dataset} exists; remove it to curate again")
     run = curate([video], dataset)

@@ -16,6 +16,7 @@ from curation.tasks import TasksConfig, TasksStage
 from curation.tasks.quota import speech_minutes, task_quota, windows
 from schemas import TaskRecord, VideoView
 from tests.views import BOX, build_view
+from trainers.prompts import fit_prompt
 from trainers.textview import task_messages
 
 LABELS = ("dog", "car", "cat", "bus", "bird", "boat", "horse", "cup", "chair", "clock", "bench", "kite")
@@ -134,3 +135,28 @@ def test_the_policy_prompt_fits_the_embedded_model_for_an_hour_of_video(policy):
     stage = DifficultyStage(policy, DifficultyConfig(k=1, temperature=0.0, budget=BudgetConfig(max_tokens=100_000)))
     found = stage.estimate(tasks[:3], {view.video_id: view})
     assert [d.errors for d in found] == [0, 0, 0] and all(d.samples == 1 for d in found)
+
+
+def test_a_trainer_prompt_is_cut_to_fit_keeping_the_lines_the_question_names(generated):
+    views, tasks = generated
+    view = views["vid-five"]
+    ordering = [t for t in tasks if t.video_id == "vid-five" and t.generator == "ordering"]
+    task = next(t for t in ordering if "between 120.00s" in t.question)
+    messages = [{"role": m.role, "content": m.content} for m in task_messages(task, view)]
+    whole = sum(len(m["content"]) for m in messages)
+    assert whole > 5000
+
+    def fits(prompt: list[dict]) -> bool:
+        return sum(len(m["content"]) for m in prompt) <= 3000
+
+    cut = fit_prompt(messages, fits)
+    assert cut is not None and fits(cut) and cut[0] == messages[0]
+    user = cut[1]["content"]
+    assert task.question in user  # the question and its options are never cut
+    shot_lines = [line for line in user.splitlines() if line.startswith("Shot ")]
+    window = [line for line in shot_lines if 120 <= float(re.search(r"\[(\d+\.\d+)–", line).group(1)) < 180]
+    assert len(window) == 12  # every shot of the question's window (120–180 s: 12 shots of 5 s) is kept
+    starts = sorted(float(re.search(r"\[(\d+\.\d+)–", line).group(1)) for line in shot_lines)
+    assert starts[0] < 60 and starts[-1] >= 240  # the rest spread over the video, not its start
+    assert f", {len(shot_lines)} of 60 shots shown." in user.splitlines()[0]
+    assert fit_prompt(messages, lambda p: sum(len(m["content"]) for m in p) <= 100) is None

@@ -14,6 +14,7 @@ from typing import Any
 from trainers.config import GrpoSettings
 from trainers.data import load_rl
 from trainers.models import load_model, resolve_model, set_threads, text_tokenizer
+from trainers.prompts import fit_prompt
 from trainers.rewards import build_rewards
 from trainers.runs import cpu_aware_args, dataset_ref, windows, write_record
 from trainers.sft import check_output, lora_config, save_final
@@ -24,15 +25,22 @@ log = logging.getLogger(__name__)
 
 
 def drop_long_prompts(dataset: Any, tokenizer: Any, max_tokens: int) -> Any:
-    """Rows whose chat-formatted prompt fits in ``max_tokens`` (GRPOConfig has no prompt truncation)."""
+    """Rows whose chat-formatted prompt fits in ``max_tokens`` (GRPOConfig has no prompt truncation), a longer
+    prompt's text view first cut to fit (``trainers.prompts.fit_prompt``: the lines the question names kept)."""
 
-    def fits(row: dict[str, Any]) -> bool:
-        ids = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True)
+    def prompt_fits(prompt: Any) -> bool:
+        ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True)
         ids = ids["input_ids"] if isinstance(ids, dict) else ids
         return len(ids) <= max_tokens
 
+    def fits(row: dict[str, Any]) -> bool:
+        return prompt_fits(row["prompt"])
+
+    def cut(row: dict[str, Any]) -> dict[str, Any]:
+        return {"prompt": fit_prompt(row["prompt"], prompt_fits) or row["prompt"]}
+
     before = len(dataset)
-    kept = dataset.filter(fits)
+    kept = dataset.map(cut).filter(fits)
     if len(kept) < before:
         log.warning("dropped %d of %d prompts longer than %d tokens", before - len(kept), before, max_tokens)
     if len(kept) == 0:
