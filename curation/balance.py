@@ -85,16 +85,21 @@ def with_answer_at(task: TaskRecord, position: int) -> TaskRecord:
 
 
 def assign_letters(tasks: list[TaskRecord], seed: int = 0) -> list[TaskRecord]:
-    """Each letter the answer equally often within each (generator, problem type, option count)."""
+    """Each letter the answer equally often (±1) within each (generator, problem type, option count), and over
+    all the groups of one option count."""
     groups: dict[tuple[str, str, int], list[int]] = defaultdict(list)
     for i, t in enumerate(tasks):
         if t.problem_type == "multiple choice" and t.generator not in KEEP_LETTERS and answer_text(t) is not None:
             groups[(t.generator, t.problem_type, len(t.options))].append(i)
     out = list(tasks)
-    for (generator, kind, n), members in groups.items():
+    # The cycle runs on from one group to the next of the same option count, so the groups' odd ones out fall on
+    # different letters and the letters stay even over a whole problem type too (a constant letter gains nothing).
+    cycle: Counter[int] = Counter()
+    for (generator, kind, n), members in sorted(groups.items()):
         key = _order_key(seed, f"letters:{generator}:{kind}:{n}")
         for rank, i in enumerate(sorted(members, key=lambda i: key(tasks[i]))):
-            out[i] = with_answer_at(tasks[i], rank % n)
+            out[i] = with_answer_at(tasks[i], (cycle[n] + rank) % n)
+        cycle[n] += len(members)
     return out
 
 

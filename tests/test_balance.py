@@ -46,6 +46,9 @@ def test_letters_are_even_per_generator_and_user_letters_are_kept():
         got = Counter(t.answer for t in out if t.generator == gen)
         assert len(got) == n and set(got.values()) == {3}
     assert all(t.answer == "C" for t in out if t.generator == "user")
+    # many small groups: their odd ones out do not all land on A
+    small = [mc(i, f"gen{i // 3}") for i in range(30)]  # ten generators with three tasks each
+    assert set(Counter(t.answer for t in assign_letters(small)).values()) <= {7, 8}
 
 
 def absence(i: int, answer_text: str) -> TaskRecord:
