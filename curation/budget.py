@@ -32,6 +32,7 @@ from pydantic import Field
 
 from curation.stage import StageConfig
 from schemas import EvidenceRecord, FrameRecord, Message, TaskRecord, VideoView
+from trainers.prompts import coarse_to_fine
 from trainers.textview import overlapping_shots, segment_line, shot_line, shot_overlaps, task_messages, text_view
 from trainers.vocab import DECIMAL
 
@@ -101,23 +102,6 @@ def required_shots(task: TaskRecord, view: VideoView) -> list[str]:
     for a, b in spans:
         need |= {s.shot_id for s in overlapping_shots(view, a, b)}
     return [s.shot_id for s in shots if s.shot_id in need]
-
-
-def coarse_to_fine(n: int) -> list[int]:
-    """Indices 0..n-1 ordered so every prefix is spread over the range: middle, quarters, eighths, …"""
-    order: list[int] = []
-    seen: set[int] = set()
-    parts = 1
-    while len(order) < n:
-        for k in range(parts):
-            i = min(n - 1, int((k + 0.5) * n / parts))
-            if i not in seen:
-                seen.add(i)
-                order.append(i)
-        parts *= 2
-        if parts > 2 * n:
-            order += [i for i in range(n) if i not in seen]
-    return order
 
 
 class ShotIndex:

@@ -68,18 +68,20 @@ _NAMED_TIME = re.compile(r"(\d+(?:\.\d+)?)\s*s\b")
 _SHOWN = re.compile(r", \d+ of (\d+) shots shown")
 
 
-def _spread_order(n: int) -> list[int]:
-    """0..n-1 ordered so every prefix is spread over the range (middle, quarters, eighths, …)."""
+def coarse_to_fine(n: int) -> list[int]:
+    """Indices 0..n-1 ordered so every prefix is spread over the range: middle, quarters, eighths, …"""
     order: list[int] = []
+    seen: set[int] = set()
     parts = 1
     while len(order) < n:
         for k in range(parts):
             i = min(n - 1, int((k + 0.5) * n / parts))
-            if i not in order:
+            if i not in seen:
+                seen.add(i)
                 order.append(i)
         parts *= 2
         if parts > 2 * n:
-            order += [i for i in range(n) if i not in order]
+            order += [i for i in range(n) if i not in seen]
     return order
 
 
@@ -107,7 +109,7 @@ def cut_view_lines(text: str, fits: Callable[[str], bool]) -> str | None:
 
     first = [i for i in view_lines if wanted(i)]
     rest = [i for i in view_lines if not wanted(i)]
-    order = first + [rest[j] for j in _spread_order(len(rest))]
+    order = first + [rest[j] for j in coarse_to_fine(len(rest))]
     total_shots = sum(1 for i in view_lines if _SHOT_LINE.match(lines[i]))
 
     def render(k: int) -> str:
