@@ -110,7 +110,7 @@ class Generator(TaskGenerator):
                     first.start,
                     first.end,
                     label,
-                    f"Its keyframes {cs.kf(has1)} show {cs.a(label)}.",
+                    f"Its keyframes {cs.at_keyframes(has1)} {cs.kf(has1)} show {cs.a(label)}.",
                 ),
                 cs.step(
                     "next_shot",

@@ -109,7 +109,7 @@ class Generator(TaskGenerator):
                     frames[0].time,
                     frames[-1].time,
                     answer,
-                    f"Its keyframes {cs.kf(frames)} show {thing}.",
+                    f"Its keyframes {cs.at_keyframes(frames)} {cs.kf(frames)} show {thing}.",
                 ),
             ]
             steps.append(cs.choose(thing if kind == "colour" else answer, steps[-1]))
