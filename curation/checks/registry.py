@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from curation.checks.anchoring import AnchoringCheck
 from curation.checks.base import Check
 from curation.checks.basic import (
     AnswerCheck,
@@ -14,7 +15,6 @@ from curation.checks.basic import (
     SelfConsistencyCheck,
 )
 from curation.checks.reasoning import CoherenceCheck, ConsistencyCheck, RelevanceCheck, SupportCheck
-from curation.checks.anchoring import AnchoringCheck
 from curation.checks.steps import StepsCheck
 
 CHECKS: dict[str, type[Check]] = {
