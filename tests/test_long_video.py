@@ -154,9 +154,8 @@ def test_a_trainer_prompt_is_cut_to_fit_keeping_the_lines_the_question_names(gen
     user = cut[1]["content"]
     assert task.question in user  # the question and its options are never cut
     shot_lines = [line for line in user.splitlines() if line.startswith("Shot ")]
-    window = [line for line in shot_lines if 120 <= float(re.search(r"\[(\d+\.\d+)–", line).group(1)) < 180]
-    assert len(window) == 12  # every shot of the question's window (120–180 s: 12 shots of 5 s) is kept
-    starts = sorted(float(re.search(r"\[(\d+\.\d+)–", line).group(1)) for line in shot_lines)
+    starts = sorted(float(line.split("[", 1)[1].split("–", 1)[0]) for line in shot_lines)
+    assert len([a for a in starts if 120 <= a < 180]) == 12  # every shot of the question's window (12 of 5 s) is kept
     assert starts[0] < 60 and starts[-1] >= 240  # the rest spread over the video, not its start
     assert f", {len(shot_lines)} of 60 shots shown." in user.splitlines()[0]
     assert fit_prompt(messages, lambda p: sum(len(m["content"]) for m in p) <= 100) is None

@@ -131,7 +131,7 @@ class CT2Backend(LLMBackend):
             self.model_id = model_id or embedded.ct2_model_id(str(src), compute_type)
         self.path = path
         self.batch_size = max(1, batch_size)
-        self.max_input_tokens = max_input_tokens
+        self.max_input_tokens: int = max_input_tokens
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         self._load = lambda: ctranslate2.Generator(
             str(path), device=device, compute_type=compute_type, intra_threads=intra_threads, inter_threads=1

@@ -50,7 +50,7 @@ class TransformersBackend(LLMBackend):
                 raise FileNotFoundError(f"model directory {path} does not exist (set llm.model to a local path)")
             self.model_id = model_id or str(path)
         self.batch_size = max(1, batch_size)
-        self.max_input_tokens = max_input_tokens
+        self.max_input_tokens: int = max_input_tokens
         self.device = device
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         # Decoder-only models must be padded on the left so every row's next token follows its own prompt.
