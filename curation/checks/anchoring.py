@@ -66,12 +66,12 @@ def anchoring(think: str, view: VideoView, tol: float) -> tuple[str, str] | None
                         "wrong_time",
                         f"shot {k} is [{fmt_time(s.start)}–{fmt_time(end)}s], not [{m.group(2)}–{m.group(3)}s]",
                     )
-        m = _STARTS.search(sentence)
-        if m and abs(float(m.group(1))) > 0.05:
-            return "wrong_time", f"the video starts at 0.00s, not {m.group(1)}s"
-        m = _ENDS.search(sentence)
-        if m and abs(float(m.group(1)) - dur) > max(0.05, 0.01 * dur):
-            return "wrong_time", f"the video ends at {fmt_time(dur)}s, not {m.group(1)}s"
+        start = _STARTS.search(sentence)
+        if start and abs(float(start.group(1))) > 0.05:
+            return "wrong_time", f"the video starts at 0.00s, not {start.group(1)}s"
+        end_at = _ENDS.search(sentence)
+        if end_at and abs(float(end_at.group(1)) - dur) > max(0.05, 0.01 * dur):
+            return "wrong_time", f"the video ends at {fmt_time(dur)}s, not {end_at.group(1)}s"
         if is_negated(sentence) and _WHOLE.search(sentence):
             spans = [(float(x), float(y)) for x, y in _SPAN.findall(sentence)]
             if spans and not any(x <= 0.05 and y >= dur - max(0.05, 0.01 * dur) for x, y in spans):

@@ -16,7 +16,6 @@ from curation.tasks import compose_steps as cs
 from curation.tasks.base import TaskGenerator, letter_options
 from curation.tasks.visible import seen
 from schemas import RejectRecord, TaskRecord, VideoView
-from trainers.citations import span_cite
 from trainers.textview import shot_evidence, spread
 from trainers.vocab import COLOURS
 
@@ -87,14 +86,7 @@ class Generator(TaskGenerator):
             thing = cs.a(answer) if kind == "object" else f"the colour {answer}"
             k = cs.number(view, shot)
             steps = [
-                cs.step(
-                    "find_phrase",
-                    [ph.segment_id],
-                    ph.start,
-                    ph.end,
-                    ph.text,
-                    f'The phrase "{ph.text}" is said at {span_cite(ph.start, ph.end)}.',
-                ),
+                cs.find_phrase(ph),
                 cs.step(
                     "shot_at",
                     [shot.shot_id],

@@ -151,6 +151,12 @@ def step(op: str, rows: list[str], start: float, end: float, output: str, text: 
 LETTER = "{letter}"  # in a choose step's text: the answer's letter, assigned after generation (curation/balance.py)
 
 
+def find_phrase(ph: Phrase) -> TraceStep:
+    """The step that finds when a phrase is said (its words' own times)."""
+    return step("find_phrase", [ph.segment_id], ph.start, ph.end, ph.text,
+                f'The phrase "{ph.text}" is said at {span_cite(ph.start, ph.end)}.')  # fmt: skip
+
+
 def choose(what: str, last: TraceStep) -> TraceStep:
     """The last step of a multiple-choice task: the option the previous steps' result names (`what`, its text)."""
     return step("choose", [], last.start, last.end, what.strip('"'), f"That is option {LETTER} ({what}).")

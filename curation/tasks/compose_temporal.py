@@ -15,7 +15,7 @@ from curation.tasks import compose_steps as cs
 from curation.tasks.base import TaskGenerator, letter_options
 from curation.tasks.visible import confident_text
 from schemas import EvidenceRecord, RejectRecord, ShotRecord, TaskRecord, TraceStep, VideoView
-from trainers.citations import point_cite, span_cite
+from trainers.citations import point_cite
 from trainers.textview import spread
 
 
@@ -84,14 +84,7 @@ class Generator(TaskGenerator):
                 text,
                 f'The text "{text}" is first seen in keyframe {cs.kf([ev])} at {point_cite(ev.time)}.',
             ),
-            cs.step(
-                "find_phrase",
-                [ph.segment_id],
-                ph.start,
-                ph.end,
-                ph.text,
-                f'The phrase "{ph.text}" is said at {span_cite(ph.start, ph.end)}.',
-            ),
+            cs.find_phrase(ph),
             cs.step(
                 "compare", [], min(ev.time, ph.start), max(ev.time, ph.end), "text" if text_first else "phrase", compare
             ),
