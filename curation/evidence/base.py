@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Protocol
 
 import cv2
 import numpy as np
 
-from schemas import EvidenceRecord, FrameRecord
+from schemas import DetectedObject, EvidenceRecord, FrameRecord
 
 
 class BackendError(Exception):
@@ -34,6 +36,19 @@ class EvidenceBackend(ABC):
     @abstractmethod
     def describe(self, frames: list[FrameRecord], images: list[np.ndarray], rows: list[EvidenceRecord]) -> None:
         """Fill `rows[i]` from `images[i]` (BGR) of `frames[i]`. Raise BackendError for a whole-video failure."""
+
+
+class TextReader(Protocol):
+    """Reads on-screen text: per keyframe (BGR), the words in reading order with normalised boxes and scores 0-1."""
+
+    model_id: str
+
+    def setup(self) -> None:
+        """Load models once."""
+
+    def read(self, images: Sequence[np.ndarray]) -> list[list[DetectedObject]]:
+        """Per image, its words."""
+        ...
 
 
 def decode_jpeg(data: bytes) -> np.ndarray | None:

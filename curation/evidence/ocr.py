@@ -36,6 +36,8 @@ NUMBER = re.compile(r"^[-+]?\d+(?:[.,:]\d+)*(?:s|ms|m|h|x|k|px|fps|%|°)?$")
 # Characters real captions, signs and overlays use; tesseract's reads of texture bring in |, ~, _, {, \ and such.
 ALLOWED = re.compile(r"^[A-Za-z0-9.,:;!?'\"()&%°#/+=@$€£-]+$")
 SYMBOLS = frozenset("=-+:&/#@")  # read as their own word between two words ("Frame = 15", "A & B")
+# A number with a symbol glued on either side ("0/", "=15"), as tesseract reads "0 /" set close together.
+GLUED = re.compile(r"^(?:(\d+(?:[.,:]\d+)*[a-z%]*)([=/+&#@])|([=/+&#@])(\d+(?:[.,:]\d+)*[a-z%]*))$")
 MIN_GLYPHS = 3  # letter-like blobs a region needs to be read
 GAP = 24  # white pixels between regions on the page sent to tesseract
 
@@ -48,6 +50,9 @@ class OcrConfig:
     anchor_conf: float = 80.0  # a line needs one word this sure that is a dictionary word or a number
     min_region_height: int = 8  # pixels at keyframe size; smaller text is unreadable there anyway
     letter_height: int = 40  # regions are scaled so letters are about this high for tesseract
+    # tesseract gives digits next to a symbol ("23 /") low confidence even when it reads them right; a number in a
+    # line that an anchor word vouches for needs only this much.
+    number_conf: float = 20.0
 
 
 def words_file() -> Path | None:
@@ -231,7 +236,7 @@ def read_words(images: Sequence[np.ndarray], cfg: OcrConfig) -> list[list[Word]]
         box = (x1 / W, y1 / H, (x1 + data["width"][k] / sx) / W, (y1 + data["height"][k] / sy) / H)
         clipped = tuple(float(min(1.0, max(0.0, b))) for b in box)
         line = (r, data["block_num"][k] * 10_000 + data["par_num"][k] * 100 + data["line_num"][k])
-        readings[n].append(Word(text, conf, i, line, clipped))  # type: ignore[arg-type]
+        readings[n].extend(Word(t, conf, i, line, b) for t, b in unglue(text, clipped))  # type: ignore[arg-type]
     words = dictionary()
     best: dict[int, tuple[float, list[Word]]] = {}
     for (r, _), found in zip(pages, readings, strict=True):
@@ -241,6 +246,18 @@ def read_words(images: Sequence[np.ndarray], cfg: OcrConfig) -> list[list[Word]]
     for r in sorted(best):
         out[regions[r][0]].extend(best[r][1])
     return out
+
+
+def unglue(text: str, box: tuple[float, ...]) -> list[tuple[str, tuple[float, ...]]]:
+    """A token with a symbol glued to a number ("0/", "=15") as two tokens, the box split by characters: tesseract
+    joins them when the space between is narrow, and a number with a symbol attached is no number."""
+    m = GLUED.match(text)
+    if m is None:
+        return [(text, box)]
+    first, second = (g for g in m.groups() if g is not None)
+    x1, y1, x2, y2 = box
+    cut = x1 + (x2 - x1) * len(first) / len(text)
+    return [(first, (x1, y1, cut, y2)), (second, (cut, y1, x2, y2))]
 
 
 def plausible(word: str, words: frozenset[str]) -> bool:
@@ -278,12 +295,18 @@ def keep_words(found: list[Word], cfg: OcrConfig, words: frozenset[str]) -> list
         lines.setdefault(w.line, []).append(w)
     kept: list[Word] = []
     for line in lines.values():
-        good = [w for w in line if w.conf >= cfg.min_word_conf and plausible(w.text, words)]
+        good = [w for w in line if plausible(w.text, words) and w.conf >= _floor(w, cfg)]
         # A symbol stands only between two kept words ("Frame = 15"), never at a line's end.
         good = [w for k, w in enumerate(good) if w.text not in SYMBOLS or 0 < k < len(good) - 1]
         if any(is_anchor(w, words, cfg) for w in good):
             kept.extend(good)
     return kept
+
+
+def _floor(word: Word, cfg: OcrConfig) -> float:
+    """The confidence a plausible word needs: numbers (and a symbol between two words) less than words."""
+    core = word.text.strip(".,:;!?'\"()")
+    return cfg.number_conf if NUMBER.match(core) or word.text in SYMBOLS else cfg.min_word_conf
 
 
 def read_text(images: Sequence[np.ndarray], cfg: OcrConfig | None = None) -> list[list[DetectedObject]]:
@@ -298,6 +321,23 @@ def read_text(images: Sequence[np.ndarray], cfg: OcrConfig | None = None) -> lis
         kept.sort(key=lambda w: (w.line, w.box[0]))
         out.append([DetectedObject(w.text, round(w.conf / 100.0, 3), *w.box) for w in kept])
     return out
+
+
+class TesseractReader:
+    """tesseract on the text regions of keyframes (see the module's docstring), behind the same interface as
+    RapidOCR's reader."""
+
+    model_id = "tesseract-ocr"
+
+    def __init__(self, cfg: OcrConfig | None = None) -> None:
+        self.cfg = cfg or OcrConfig()
+
+    def setup(self) -> None:
+        thread_limit(1)
+
+    def read(self, images: Sequence[np.ndarray]) -> list[list[DetectedObject]]:
+        """Per keyframe, the kept words in reading order."""
+        return read_text(images, self.cfg)
 
 
 def thread_limit(threads: int) -> None:
