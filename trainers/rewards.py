@@ -46,6 +46,7 @@ from schemas import PROBLEM_TYPES
 from trainers.citations import check_text_view_citations, cited_shots, parse_text_view
 from trainers.geometry import box_iou
 from trainers.vocab import DECIMAL, NUMBER_WORDS
+from trainers.wer import plain_words, word_error_rate
 
 # ----------------------------------------------------------------------------------------------------
 # Parsing completions
@@ -170,36 +171,9 @@ def temporal_iou(a: tuple[float, float], b: tuple[float, float]) -> float:
     return inter / union
 
 
-def _normalise_words(text: str, drop_articles: bool = False) -> list[str]:
-    text = text.lower()
-    text = "".join(" " if ch in string.punctuation else ch for ch in text)
-    words = text.split()
-    if drop_articles:
-        words = [w for w in words if w not in ("a", "an", "the")]
-    return words
-
-
-def _edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i]
-        for j, h in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
-        prev = cur
-    return prev[-1]
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word edit distance / reference length, on lower-cased words without punctuation (may exceed 1)."""
-    ref, hyp = _normalise_words(reference), _normalise_words(hypothesis)
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    return _edit_distance(ref, hyp) / len(ref)
-
-
 def token_f1(predicted: str, truth: str) -> float:
     """SQuAD-style token F1 (lower case, no punctuation, no articles)."""
-    p, t = _normalise_words(predicted, True), _normalise_words(truth, True)
+    p, t = plain_words(predicted, True), plain_words(truth, True)
     if not p or not t:
         return float(p == t)
     common = sum((Counter(p) & Counter(t)).values())
@@ -242,7 +216,7 @@ def choice_letter(predicted: str, options: Iterable[str] | None = None) -> str |
 
 
 def _same_text(a: str | None, b: str | None) -> bool:
-    return a is not None and b is not None and _normalise_words(a) == _normalise_words(b) and bool(b.strip())
+    return a is not None and b is not None and plain_words(a) == plain_words(b) and bool(b.strip())
 
 
 def ordering_items(text: str | None) -> list[int] | None:
