@@ -8,10 +8,10 @@ import json
 import pytest
 
 from curation.checks import VerifyConfig, first_failure
+from curation.checks.analysis import coherence, mentions, singular, support
 from curation.verify import VerifyStage
 from schemas import CotRecord, TaskRecord, VideoView
 from tests.views import BOX, build_view, street_view
-from trainers.chain_checks import coherence, mentions, singular, support
 from trainers.citations import add_keyframes, check_citations
 from trainers.claims import check_chain, contradictions
 
@@ -431,8 +431,8 @@ def test_keyframes_are_added_only_inside_the_cited_range():
 
 def test_a_chain_that_picks_another_option_letter_than_its_answer_is_unsupported() -> None:
     """Read off the demo: a polished absence chain said "That is option C (No)" and answered A (A. No)."""
+    from curation.checks.analysis import support
     from schemas import TaskRecord
-    from trainers.chain_checks import support
 
     task = TaskRecord(
         task_id="t-letter", video_id="v", problem_type="multiple choice", generator="absence",

@@ -15,7 +15,7 @@ citations          uncited /              (view) it cites no evidence (with `req
 relevance          irrelevant_evidence    it cites nothing inside the time range or shot the question asks
                                           about, or (view) nothing overlapping the task's own evidence
 support            unsupported_answer     the reasoning before "So the answer is" does not state the evidence
-                                          that decides the answer, per problem type (`trainers.chain_checks`)
+                                          that decides the answer, per problem type (`curation.checks.analysis`)
 consistency        contradicted           (view) the cited evidence contradicts a claim: a count, colour,
                                           on-screen text, quote, absence, shot number, the video's length or
                                           number of shots (`trainers.claims.contradictions`)

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 
+from curation.checks.analysis import reasoning
 from curation.checks.base import Chain, Check, Verdict
 from schemas import VideoView
-from trainers.chain_checks import reasoning
 from trainers.claims import _SPAN, cited_ranges, is_negated, split_sentences
 from trainers.textview import fmt_time
 

@@ -1,13 +1,13 @@
 """Checks that the reasoning derives the answer (issue 15): coherence, relevance, support and consistency.
 
-The analysis is in torch-free `trainers.chain_checks` and `trainers.claims.contradictions` (shared with the
+The analysis is in `curation.checks.analysis` and `trainers.claims.contradictions` (shared with the
 trainers); these objects give it reason codes and thresholds.
 """
 
 from __future__ import annotations
 
+from curation.checks.analysis import coherence, relevance, support
 from curation.checks.base import Chain, Check, Verdict
-from trainers.chain_checks import coherence, relevance, support
 from trainers.claims import contradictions
 
 
@@ -37,7 +37,7 @@ class RelevanceCheck(Check):
 
 class SupportCheck(Check):
     """The reasoning before "So the answer is" states the evidence that decides the chain's answer, per problem
-    type (`trainers.chain_checks.support`)."""
+    type (`curation.checks.analysis.support`)."""
 
     name = "support"
     reasons = ("unsupported_answer",)

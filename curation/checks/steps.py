@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import re
 
+from curation.checks.analysis import Sentence, mentions, reasoning, sentences
 from curation.checks.base import SKIP, Chain, Check, Verdict
 from schemas import TraceStep, VideoView
-from trainers.chain_checks import Sentence, mentions, reasoning, sentences
 from trainers.claims import _POINT, _SPAN, BOX_CITE, KEYFRAME_CITE, Claim, ClaimChecker, is_negated, split_sentences
 from trainers.textview import fmt_time
 from trainers.vocab import NUMBER_WORDS
@@ -66,7 +66,7 @@ def states(sentence: Sentence, step: TraceStep, tol: float) -> bool:
 
 
 def unsupported_claims(think: str, view: VideoView, tol: float) -> list[list[Claim]]:
-    """Per reasoning sentence (as `trainers.chain_checks.sentences` splits them), its unsupported content claims."""
+    """Per reasoning sentence (as `curation.checks.analysis.sentences` splits them), its unsupported content claims."""
     checker = ClaimChecker(view, tol, tol)
     current = (0.0, view.duration)
     out = []
