@@ -85,8 +85,8 @@ def publish_videos(
     published: dict[str, set[str]] = {}  # stage -> videos whose rows this revision stages again
     for stage in stages:
         cls = BY_NAME[stage]
-        if "videos" in cls.writes:
-            staged["videos"] = writer.append("videos", order) if order else 0
+        if stage == stages[0]:  # the entry stage's table holds the video records as the run left them
+            staged[cls.writes[0]] = writer.append(cls.writes[0], order) if order else 0
             continue
         h = ctx.config_hash(stage)
         have = published_keys(ctx.dataset, cls.writes[0])
