@@ -156,3 +156,20 @@ def test_the_trace_round_trips_through_arrow_and_old_shards_read_null() -> None:
     old = to_arrow("tasks", [dataclasses.replace(t, trace=None)]).drop_columns(["trace"])
     assert isinstance(old, pa.Table)
     assert from_arrow("tasks", old)[0].trace is None
+
+
+def test_anchoring_rejects_moved_spans_wrong_video_ends_and_partial_absence() -> None:
+    from curation.checks.anchoring import anchoring
+
+    view = street()  # 12 s, shots [0–4] [4–8] [8–12], words 0.3 s long every 0.4 s from 0.5 s and 8.4 s
+    assert anchoring("In shot 2 [4.00–8.00s] [kf f00001], a car is seen.", view, 0.5) is None
+    assert anchoring("In shot 2 [0.50–8.00s], a car is seen.", view, 0.5) == (
+        "wrong_time", "shot 2 is [4.00–8.00s], not [0.50–8.00s]")  # fmt: skip
+    reason, _ = anchoring("A car is seen at [5.90–6.70s].", view, 0.2) or ("", "")
+    assert reason == "unanchored_time"
+    assert anchoring("The video starts at [3.00s] and ends at [12.00s].", view, 0.5) == (
+        "wrong_time", "the video starts at 0.00s, not 3.00s")  # fmt: skip
+    assert anchoring("The video starts at [0.00s] and ends at [12.00s].", view, 0.5) is None
+    assert anchoring("No keyframe of the video [4.00–8.00s] shows a dog.", view, 0.5) == (
+        "partial_absence", "says the whole video but checks [4.00–8.00s]")  # fmt: skip
+    assert anchoring("No keyframe of the video [0.00–12.00s] shows a bus.", view, 0.5) is None
