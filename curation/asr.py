@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from curation.asr_language import Detected, settle_languages
 from curation.audio import SAMPLE_RATE, AudioDecodeError, iter_audio_windows
 from curation.stage import Rejected, Stage, StageConfig, TimeLimit
 from curation.subtitles import SubtitleError, read_subtitles
@@ -161,6 +162,14 @@ class AsrConfig(StageConfig):
     cpu_threads: int = Field(2, ge=0, description="CTranslate2 threads on CPU (0: library default)")
     beam_size: int = Field(1, ge=1)
     language: str | None = Field(None, description="force one language; None: detect per speech window")
+    # Whisper guesses the language of a word or two ("Fine." came out German at 0.33): such a chunk is decoded in
+    # its neighbours' language instead.
+    short_language_seconds: float = Field(
+        2.0, ge=0, description="speech shorter than this with an unsure language takes its neighbours' language"
+    )
+    min_language_probability: float = Field(
+        0.6, ge=0, le=1, description="language probability under which a short chunk's language is unsure"
+    )
     language_window_seconds: float = Field(
         30.0, ge=5, le=30, description="longest speech chunk given one language (Whisper sees 30 s at a time)"
     )
@@ -252,9 +261,10 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
     name = "asr"
     timeout = TimeLimit(3600.0, "to transcribe one video")
     Config = AsrConfig
-    # 3: punctuation-only segments dropped (no_words); 2: per-window languages, hallucination guards, subtitle
+    # 4: short chunks with an unsure language take their neighbours'; 3: punctuation-only segments dropped
+    # (no_words); 2: per-window languages, hallucination guards, subtitle
     # tracks, Whisper base by default
-    version = 3
+    version = 4
     per_video = True
     writes = ("segments", "words")
     needs = ("probe",)
@@ -345,12 +355,15 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
     def _groups(self, samples: np.ndarray) -> list[tuple[str, list[Piece]]]:
         """Speech chunks with their languages, consecutive chunks of one language glued (at most
         `language_window_seconds` of audio), so Whisper transcribes about as many 30 s windows as without
-        per-chunk languages."""
-        limit = self.config.language_window_seconds * SAMPLE_RATE
+        per-chunk languages. A short chunk whose language is unsure takes its neighbours' (`settle_languages`)."""
+        cfg = self.config
+        limit = cfg.language_window_seconds * SAMPLE_RATE
+        chunks = self._chunks(samples)
+        detected = [self._language(samples[a:b], until - onset) for a, b, onset, until in chunks]
+        settled = settle_languages(detected, cfg.short_language_seconds, cfg.min_language_probability)
         groups: list[tuple[str, list[Piece]]] = []
         length = 0
-        for a, b, onset, until in self._chunks(samples):
-            language, probability = self._language(samples[a:b])
+        for (a, b, onset, until), (language, probability) in zip(chunks, settled, strict=True):
             if groups and groups[-1][0] == language and length + (b - a) <= limit:
                 glued = groups[-1][1][-1].glued + (groups[-1][1][-1].b - groups[-1][1][-1].a) / SAMPLE_RATE
                 groups[-1][1].append(Piece(a, b, glued, onset, until, probability))
@@ -360,14 +373,15 @@ class AsrStage(Stage[AsrConfig, VideoRecord, tuple[list[SegmentRecord], list[Wor
                 length = b - a
         return groups
 
-    def _language(self, audio: np.ndarray) -> tuple[str, float]:
-        """The language of one chunk: forced, English for English-only models, else Whisper's detection."""
+    def _language(self, audio: np.ndarray, seconds: float) -> Detected:
+        """The language of one chunk (`seconds` of speech): forced, English for English-only models, else
+        Whisper's detection."""
         if self.config.language:
-            return self.config.language, 1.0
+            return Detected(seconds, self.config.language, 1.0, {})
         if not self._model.model.is_multilingual:
-            return "en", 1.0
-        language, probability, _ = self._model.detect_language(audio=audio)
-        return str(language), float(probability)
+            return Detected(seconds, "en", 1.0, {})
+        language, probability, every = self._model.detect_language(audio=audio)
+        return Detected(seconds, str(language), float(probability), {str(k): float(v) for k, v in every})
 
     def transcribe(self, path: str | Path) -> Transcript:
         """Transcribe the first audio stream of any media file. Raises `AudioDecodeError` if it cannot decode."""

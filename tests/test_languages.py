@@ -5,11 +5,13 @@ and speech tasks quote only segments in the configured, known languages."""
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from curation.asr import AsrConfig, AsrStage, Segment, Word, guard
+from curation.asr_language import Detected, settle_languages
 from curation.probe import ProbeStage
 from curation.samples import ENGLISH, GERMAN, switching_speech
 from curation.tasks.absence import Generator as Absence
@@ -142,3 +144,38 @@ def test_subtitle_cues_ground_and_leak() -> None:
              if isinstance(t, TaskRecord)]  # fmt: skip
     assert [(t.question.split('"')[1], t.span) for t in tasks] == [("der zug fährt um zwölf", [1.0, 2.5])]
     assert all(is_subtitle_leak(t, view) for t in tasks)
+
+
+def test_a_short_unsure_chunk_takes_its_neighbours_language() -> None:
+    def chunk(seconds: float, language: str, p: float) -> Detected:
+        return Detected(seconds, language, p, {language: p, "en": 0.29, "de": 0.33, "nl": 0.49})
+
+    # "Go." between English sentences, detected as Dutch at 0.49: English, at Whisper's probability for English.
+    assert settle_languages([chunk(5, "en", 0.95), chunk(0.3, "nl", 0.49), chunk(4, "en", 0.9)], 2.0, 0.6)[1] == (
+        "en",
+        0.29,
+    )
+    # Sure or long chunks keep their own language; neighbours that disagree leave it to the majority of speech.
+    mixed = [chunk(8, "de", 0.97), chunk(0.4, "nl", 0.49), chunk(3, "en", 0.9), chunk(1.0, "nl", 0.9)]
+    assert [lang for lang, _ in settle_languages(mixed, 2.0, 0.6)] == ["de", "de", "en", "nl"]
+    assert settle_languages([chunk(0.4, "nl", 0.49)], 2.0, 0.6) == [("nl", 0.49)]  # nothing sure to go by
+
+
+@pytest.mark.slow
+def test_a_short_english_word_is_transcribed_in_english(tmp_path: Path) -> None:
+    parts = [
+        ("a.wav", "The market opens early on Sunday, and the bakery sells fresh bread near the square."),
+        ("b.wav", "Fine."),
+        ("c.wav", "Please keep your ticket with you until the train leaves the station."),
+    ]
+    for name, text in parts:
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(tmp_path / name), text], check=True)
+    out = tmp_path / "short.wav"
+    pad = "[0:a]apad=pad_dur=2[x];[1:a]apad=pad_dur=2[y];[x][y][2:a]concat=n=3:v=0:a=1"
+    inputs = [arg for name, _ in parts for arg in ("-i", str(tmp_path / name))]
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", pad, "-ac", "1", str(out)], check=True)
+    transcript = AsrStage(AsrConfig(cpu_threads=1)).transcribe(out)
+    # Alone, Whisper base hears this "Fine." as German (0.33) and decodes it as improbable German text, dropped.
+    (short,) = [s for s in transcript.segments if 6.5 < s.start < 9.0]
+    assert short.language == "en" and short.text.strip(" .!").lower() == "fine", short
+    assert {s.language for s in transcript.segments} == {"en"} and len(transcript.segments) == 3
