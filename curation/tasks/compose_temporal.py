@@ -145,7 +145,7 @@ class Generator(TaskGenerator):
                     shot.end,
                     label,
                     f"{cs.a(label).capitalize()} is first seen in shot {k} {cs.shot_span(shot, view)}, "
-                    f"in its keyframes {cs.kf(frames)}.",
+                    f"in its keyframes {cs.at_keyframes(frames)} {cs.kf(frames)}.",
                 )
             )
         kx, ky = cs.number(view, fx[0]), cs.number(view, fy[0])

@@ -64,7 +64,7 @@ class Generator(TaskGenerator):
                     shot.end,
                     label,
                     f"{cs.a(label).capitalize()} is first seen in shot {k} {cs.shot_span(shot, view)}, in its "
-                    f"keyframes {cs.kf(frames)}.",
+                    f"keyframes {cs.at_keyframes(frames)} {cs.kf(frames)}.",
                 ),
                 cs.step(
                     "phrase_in_shot",
