@@ -10,7 +10,6 @@ probability for that language on the chunk, not the one it detected.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -34,10 +33,10 @@ def settle_languages(
         return c.seconds < short_seconds and c.probability < min_probability
 
     sure = [i for i, c in enumerate(chunks) if not unsure(c)]
-    spoken: Counter[str] = Counter()
+    spoken: dict[str, float] = {}
     for i in sure:
-        spoken[chunks[i].language] += chunks[i].seconds
-    majority = spoken.most_common(1)[0][0] if spoken else None
+        spoken[chunks[i].language] = spoken.get(chunks[i].language, 0.0) + chunks[i].seconds
+    majority = max(spoken, key=lambda k: spoken[k]) if spoken else None
     out = []
     for i, c in enumerate(chunks):
         if not unsure(c) or majority is None:
