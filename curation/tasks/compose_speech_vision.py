@@ -4,8 +4,8 @@ shot's keyframes' objects.
 The phrase is said exactly once (`compose_steps.once_said`) and lies inside one shot (a phrase across a cut has
 no one shot). The answer is the object the shot's keyframes show most often at `min_object_score`; distractors are
 objects other shots of the video show (then other videos, then everyday objects this video never shows), never
-anything the shot shows at any score. A shot with no object asks for a colour every keyframe of it shows instead
-(distractors: colours no keyframe of the shot shows).
+anything the shot shows at any score. A shot with no object asks for the colour that fills it instead — when every
+keyframe names that one colour alone (distractors: colours no keyframe of the shot shows).
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class Generator(TaskGenerator):
                 continue
             ev = shot_evidence(view, shot)
             found = seen(ev, "object", cfg.min_object_score)
-            steady = [c for c in seen(ev[:1], "colour") if all(c in seen([e], "colour") for e in ev)]
+            # "Fills the screen" only when every keyframe names that one colour alone (not a test card of bars).
+            steady = [c for c in seen(ev[:1], "colour") if all(seen([e], "colour") == {c: 1} for e in ev)]
             if found:
                 candidates.append((ph, shot, "object", sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]))
             elif steady:
