@@ -296,7 +296,9 @@ def keep_words(found: list[Word], cfg: OcrConfig, words: frozenset[str]) -> list
     kept: list[Word] = []
     for line in lines.values():
         good = [w for w in line if plausible(w.text, words) and w.conf >= _floor(w, cfg)]
-        # A symbol stands only between two kept words ("Frame = 15"), never at a line's end.
+        # An unsure number stands only between two words ("Frame = 23 / PTS"): at a line's end it is as often a
+        # misread ("4.005" for "4.00s"). A symbol stands only between two kept words, never at a line's end.
+        good = [w for k, w in enumerate(good) if w.conf >= cfg.min_word_conf or 0 < k < len(good) - 1]
         good = [w for k, w in enumerate(good) if w.text not in SYMBOLS or 0 < k < len(good) - 1]
         if any(is_anchor(w, words, cfg) for w in good):
             kept.extend(good)
