@@ -140,7 +140,8 @@ def test_a_skeleton_per_problem_type_is_evidence_bound_and_states_the_deciding_e
             assert f"option {task.answer}" in sk.think
         elif task.generator == "absence":
             subject = re.search(r'"([^"]+)"', q).group(1)  # type: ignore[union-attr]
-            assert any(subject in s and is_negated(s) for s in split_sentences(sk.think)), where
+            present = option(task) == "Yes"  # asked about what is there too: stated where it is, not negated
+            assert any(subject in s and is_negated(s) != present for s in split_sentences(sk.think)), where
         elif task.generator == "counting" and "shots" in q:
             assert f"{task.answer} shots" in sk.think and len(TIME.findall(sk.think)) >= int(task.answer), where
         elif task.generator == "counting":
