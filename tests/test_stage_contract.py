@@ -232,6 +232,12 @@ def test_every_collection_stage_runs_through_one_helper(tmp_path: Path, chat_ser
     assert summary.prompt_answerable_tasks == sum(t.prompt_answerable for t in tasks)
     doc = summary.to_json()
     assert set(doc["sources"]) == set(summary.by_source) and "prompt_answerable_share" in doc
+    # Every number a stage reports reaches the summary: under its own field, or under other["stage.stat"].
+    for name, result in collection.results.items():
+        for stat, value in result.stats.items():
+            kept = summary.other.get(f"{name}.{stat}", getattr(summary, stat, None))
+            assert kept == value, (name, stat)
+    assert doc["not_estimated"] == collection.results["difficulty"].stats["not_estimated"]
     assert summary.pools == {t: len(collection.rows(t)) for t in ("sft", "rl", "pairs")}
     # Rejections travel one way: a stage's Rejected becomes a `rejects` row with that stage's provenance.
     assert rejects and {r.stage for r in rejects} <= {"tasks", "pools"}
