@@ -87,7 +87,7 @@ frameworks:
 	  echo "installing the training frameworks of $(FRAMEWORKS_LOCK) into $(FRAMEWORKS)" && rm -rf $(FRAMEWORKS) && \
 	  $(PYTHON) -m venv $(FRAMEWORKS) && \
 	  $(FRAMEWORKS)/bin/pip install -q torch==2.13.0 && \
-	  $(FRAMEWORKS)/bin/pip install -q -r $(FRAMEWORKS_LOCK) && \
+	  $(FRAMEWORKS)/bin/pip install -q --no-deps -r $(FRAMEWORKS_LOCK) && \
 	  cp $(FRAMEWORKS_LOCK) $(FRAMEWORKS)/.installed; fi
 
 samples: setup

@@ -13,6 +13,7 @@ from flows.errors import UserError
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 SPLITS = ("train", "val", "test")
 
@@ -44,13 +45,14 @@ def write_json(path: Path, items: list[Any] | dict[str, Any], lines: bool = Fals
     return len(items)
 
 
-def write_parquet(path: Path, items: list[dict[str, Any]]) -> int:
-    """A Parquet file of `items`; the number of rows."""
+def write_parquet(path: Path, items: list[dict[str, Any]], schema: pa.Schema | None = None) -> int:
+    """A Parquet file of `items` (typed by `schema`: a split whose lists are all empty keeps their item type, so
+    splits concatenate); the number of rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(items), path, compression="zstd")
+    pq.write_table(pa.Table.from_pylist(items, schema=schema), path, compression="zstd")
     return len(items)
 
 

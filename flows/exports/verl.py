@@ -12,6 +12,7 @@ from flows.exports.common import SPLITS, Options, pool_rows, with_video_tag, wri
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 REWARD_FILE = "vidcot_reward.py"
 DATA_SOURCE = "vidcot"
@@ -37,6 +38,19 @@ def _item(r: dict[str, Any], index: int, video: str) -> dict[str, Any]:
     }
 
 
+def _schema() -> pa.Schema:
+    import pyarrow as pa
+
+    text = pa.string()
+    messages = pa.list_(pa.struct([("role", text), ("content", text)]))
+    info = [("index", pa.int64()), ("split", text), ("sample_id", text), ("task_id", text), ("problem_type", text),
+            ("options", pa.list_(text)), ("prompt", messages)]  # fmt: skip
+    return pa.schema(
+        [("data_source", text), ("prompt", messages), ("videos", pa.list_(text)), ("ability", text),
+         ("reward_model", pa.struct([("style", text), ("ground_truth", text)])), ("extra_info", pa.struct(info))]
+    )  # fmt: skip
+
+
 def write(con: duckdb.DuckDBPyConnection, out: Path, options: Options) -> dict[str, int]:
     counts: dict[str, int] = {}
     for split in SPLITS:
@@ -45,7 +59,7 @@ def write(con: duckdb.DuckDBPyConnection, out: Path, options: Options) -> dict[s
             for i, r in enumerate(pool_rows(con, "rl", split))
         ]
         if items:
-            counts[f"{split}.parquet"] = write_parquet(out / f"{split}.parquet", items)
+            counts[f"{split}.parquet"] = write_parquet(out / f"{split}.parquet", items, _schema())
     if counts:
         write_reward_file(
             out / REWARD_FILE,
