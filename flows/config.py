@@ -59,8 +59,8 @@ MAX_DEFAULT_WORKERS = 4
 
 
 def default_workers() -> int:
-    """One worker per core, at most `MAX_DEFAULT_WORKERS`: the LLM stages use one thread per worker, so on 2 cores
-    the demo's synthesis takes 51 s with 2 workers and 79 s with 1 (draft 47 → 28 s, difficulty 23 → 15 s)."""
+    """One worker per core, at most `MAX_DEFAULT_WORKERS`: the LLM stages use one thread per worker, so a second
+    worker on a second core runs a second batch at once."""
     return max(1, min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1))
 
 

@@ -1,4 +1,4 @@
-"""Checks that the reasoning derives the answer (issue 15): coherence, relevance, support and consistency.
+"""Checks that the reasoning derives the answer: coherence, relevance, support and consistency.
 
 The analysis is in `curation.checks.analysis` and `trainers.claims.contradictions` (shared with the
 trainers); these objects give it reason codes and thresholds.
