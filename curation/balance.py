@@ -7,7 +7,7 @@ A model that sees only the question and options must not be able to beat a unifo
   (over the tasks in a seeded order), so each letter is the answer equally often (±1) — assigned, not shuffled,
   since a shuffle of a small pool still leaves one letter ahead;
 - **Yes / No**: absence questions answered "Yes" and "No" are cut to the same number per option set (the larger
-  side loses its surplus, spread over videos); "Cannot be determined" answers are kept;
+  side loses its surplus, spread over videos), and "Cannot be determined" to no more than that;
 - **flat answers**: for each question template of the counting generator ("How many people …", "How many
   shots …"), no answer may be right more often than a uniform guess among the template's answers plus
   `FLAT_MARGIN` (most counts are 1 otherwise).
@@ -33,7 +33,7 @@ KEEP_LETTERS = ("user",)
 FLAT_GENERATORS = ("counting",)
 # How far above a uniform guess among a template's answers the most common one may be.
 FLAT_MARGIN = 0.03
-YES, NO = "yes", "no"
+YES, NO, UNKNOWN = "yes", "no", "cannot be determined from the video"
 
 
 def balance_tasks(tasks: list[TaskRecord], seed: int = 0) -> list[TaskRecord]:
@@ -120,17 +120,19 @@ def _drop_surplus(tasks: list[TaskRecord], surplus: list[TaskRecord], keep: int)
 
 
 def even_yes_no(tasks: list[TaskRecord]) -> list[TaskRecord]:
-    """Absence tasks answered Yes and No cut to the same number, per option set (objects: Yes / No; speech:
-    Yes / No / Cannot be determined)."""
+    """Absence tasks answered Yes and No cut to the same number per option set (objects: Yes / No; speech: Yes /
+    No / Cannot be determined), and "Cannot be determined" to no more than that (silent videos make many)."""
     sides: dict[tuple[int, str], list[TaskRecord]] = defaultdict(list)
     for t in tasks:
         text = (answer_text(t) or "").lower() if t.generator == "absence" else ""
-        if text in (YES, NO):
+        if text in (YES, NO, UNKNOWN):
             sides[(len(t.options), text)].append(t)
     for n in {n for n, _ in sides}:
         keep = min(len(sides[(n, YES)]), len(sides[(n, NO)]))
         for side in (YES, NO):
             tasks = _drop_surplus(tasks, sides[(n, side)], keep)
+        if keep:
+            tasks = _drop_surplus(tasks, sides[(n, UNKNOWN)], keep)
     return tasks
 
 

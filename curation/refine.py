@@ -188,7 +188,8 @@ class RefineStage(Stage[RefineConfig, tuple[CotRecord, TaskRecord, VideoView], C
         """The think with cited times in the normal form and, for an absence task, the checked absence stated."""
         think = " ".join(s for s in split_sentences(normalise_times(think)) if not s.startswith(CONCLUSION))
         statement = absence_statement(task, view)
-        if statement and statement not in think:
+        # compared without keyframe ids: a presence statement ("… show a dog.") gets them when the chain is built
+        if statement and statement not in " ".join(KEYFRAME_CITE.sub("", think).split()):
             think = f"{think.rstrip()} {statement}".strip()
         return think
 

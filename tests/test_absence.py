@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from curation.refine import RefineConfig, RefineStage
+from curation.skeleton import build_skeleton
 from curation.tasks import TasksConfig, TasksStage
 from curation.tasks.absence import NO, UNKNOWN, YES, Generator, absence_statement, absence_subject
 from curation.tasks.base import cap_share
@@ -95,6 +96,9 @@ def test_yes_chains_say_where_the_subject_is():
         kind, what = absence_subject(t)  # type: ignore[misc]
         assert what in statement and "No keyframe" not in statement and "never" not in statement
         assert check_citations(statement, view).accuracy == 1.0
+        # refinement states it once, though the built chain carries keyframe ids the bare statement has not
+        think = build_skeleton(t, view).think  # type: ignore[union-attr]
+        assert "[kf " in think and RefineStage(RefineConfig(llm=None)).prepare(think, t, view) == think
 
 
 def test_a_lone_video_gets_no_absence_question():

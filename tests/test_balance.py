@@ -66,6 +66,9 @@ def test_yes_and_no_are_evened_out_across_videos():
     got = Counter(answer_text(t) for t in out)
     assert got == {"Yes": 5, "No": 5, "Cannot be determined from the video": 2}
     assert {t.video_id for t in out if answer_text(t) == "No"} == {"v0", "v1", "v2", "v3"}
+    silent = tasks + [absence(300 + i, "Cannot be determined from the video") for i in range(7)]  # 9 in all
+    got = Counter(answer_text(t) for t in even_yes_no(silent))
+    assert got == {"Yes": 5, "No": 5, "Cannot be determined from the video": 5}
 
 
 def count(i: int, answer: int) -> TaskRecord:
