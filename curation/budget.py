@@ -37,7 +37,7 @@ from trainers.textview import overlapping_shots, segment_line, shot_line, shot_o
 from trainers.vocab import DECIMAL
 
 _TIME = re.compile(rf"({DECIMAL})\s*s\b")
-#: the share of a model's context a sample's text view may take, and the densest text view in characters a token
+#: the share of a model's context a prompt may take, and the densest text view in characters a token
 #: (see `BudgetConfig.within`)
 CONTEXT_SHARE = 0.75
 DENSE_CHARS_PER_TOKEN = 2.0
@@ -50,14 +50,15 @@ class BudgetConfig(StageConfig):
     max_tokens: int = Field(1024, ge=64, description="approximate tokens of text view per sample")
     chars_per_token: float = Field(4.0, gt=0, description="characters per token when estimating")
 
-    def within(self, max_input_tokens: int) -> BudgetConfig:
-        """This budget, its text view cut to fit a model that takes `max_input_tokens` prompt tokens.
+    def within(self, max_input_tokens: int, reserve_chars: int = 0) -> BudgetConfig:
+        """This budget, its text view cut to fit a model that takes `max_input_tokens` prompt tokens, of which the
+        rest of the prompt (question, options, template) takes `reserve_chars` characters.
 
-        The text view gets at most `CONTEXT_SHARE` of the context, counted at `DENSE_CHARS_PER_TOKEN`: the estimate
+        The prompt gets at most `CONTEXT_SHARE` of the context, counted at `DENSE_CHARS_PER_TOKEN`: the estimate
         counts `chars_per_token` characters a token, but a text view's times and counts tokenise a digit at a time
-        (the embedded model reads an hour's view at 2.1 characters a token), and the question, options and template
-        need their room too."""
-        cap = max(64, int(max_input_tokens * CONTEXT_SHARE * DENSE_CHARS_PER_TOKEN / self.chars_per_token))
+        (the embedded model reads an hour's view at 2.1 characters a token)."""
+        chars = max_input_tokens * CONTEXT_SHARE * DENSE_CHARS_PER_TOKEN - reserve_chars
+        cap = max(64, int(chars / self.chars_per_token))
         return self if self.max_tokens <= cap else self.model_copy(update={"max_tokens": cap})
 
 
@@ -246,8 +247,10 @@ def budgeted_messages(
     """`trainers.textview.task_messages` on the budgeted view of `task` (`select_view`), cut to fit a model of
     `max_input_tokens` context (when known): what a policy asked to answer the task sees, whatever the video's
     length."""
-    fitted = budget.within(max_input_tokens) if max_input_tokens else budget
-    sel = select_view(task, view, fitted, subtitles=subtitles)
+    if max_input_tokens:
+        bare = task_messages(task, view, subtitles=subtitles, view_text="")
+        budget = budget.within(max_input_tokens, sum(len(m.content) for m in bare))
+    sel = select_view(task, view, budget, subtitles=subtitles)
     return task_messages(task, view, subtitles=subtitles, view_text=sel.text)
 
 

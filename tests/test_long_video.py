@@ -117,7 +117,7 @@ def test_max_per_video_alone_is_still_a_fixed_count():
 
 @pytest.fixture(scope="module")
 def policy():
-    backend = backend_from_config(LLMConfig())
+    backend = backend_from_config(LLMConfig(max_input_tokens=1024))  # a small context: quick to fill on 2 cores
     yield backend
     backend.close()
 
@@ -133,8 +133,8 @@ def test_the_policy_prompt_fits_the_embedded_model_for_an_hour_of_video(policy):
         fitted = GenRequest(budgeted_messages(t, view, BudgetConfig(max_tokens=100_000), context), 8)
         assert len(policy.prompt_tokens(fitted)) <= context, t.question[:60]
     stage = DifficultyStage(policy, DifficultyConfig(k=1, temperature=0.0, budget=BudgetConfig(max_tokens=100_000)))
-    found = stage.estimate(tasks[:3], {view.video_id: view})
-    assert [d.errors for d in found] == [0, 0, 0] and all(d.samples == 1 for d in found)
+    found = stage.estimate(tasks[:1], {view.video_id: view})
+    assert [(d.samples, d.errors) for d in found] == [(1, 0)]
 
 
 def test_a_trainer_prompt_is_cut_to_fit_keeping_the_lines_the_question_names(generated):
