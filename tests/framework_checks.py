@@ -13,11 +13,19 @@ from typing import Any
 
 
 def webdataset(args: dict[str, Any]) -> dict[str, Any]:
-    """Every sample of the shards, in streaming order, decoded by webdataset's own decoders."""
+    """Every sample of each group of shards (`groups`: name -> shard paths), in streaming order, decoded by
+    webdataset's own decoders."""
+    return {
+        "groups": {name: _samples(urls) for name, urls in args["groups"].items()},
+        "version": _version("webdataset"),
+    }
+
+
+def _samples(urls: list[str]) -> list[dict[str, Any]]:
     import webdataset as wds
 
     samples = []
-    for s in wds.WebDataset(args["urls"], shardshuffle=False).decode("pil"):
+    for s in wds.WebDataset(urls, shardshuffle=False).decode("pil"):
         frames = sorted(k for k in s if k.endswith(".jpg"))
         videos = [k for k in s if k in ("mp4", "avi", "mkv", "webm", "mov")]
         samples.append(
@@ -29,7 +37,7 @@ def webdataset(args: dict[str, Any]) -> dict[str, Any]:
                 "video_bytes": [len(s[k]) for k in videos],
             }
         )
-    return {"samples": samples, "version": _version("webdataset")}
+    return samples
 
 
 def llamafactory(args: dict[str, Any]) -> dict[str, Any]:

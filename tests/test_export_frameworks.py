@@ -216,10 +216,15 @@ def our_totals(pairs: list[tuple[int, str]], rows: list[Rewarded]) -> list[float
 @needs_frameworks
 def test_webdataset_reads_every_sample_with_its_keyframes_and_clip(ds: Path, tmp_path: Path) -> None:
     out = export(ds, "webdataset", tmp_path / "wds", "--with-video")
+    groups = {
+        f"{table}/{split}": sorted(str(p) for p in (out / table).glob(f"{split}-*.tar"))
+        for table in ("sft", "rl", "pairs")
+        for split in ("train", "val")
+    }
+    read = framework("webdataset", {"groups": groups}, tmp_path)["groups"]
     for table in ("sft", "rl", "pairs"):
         for split in ("train", "val"):
-            shards = sorted(str(p) for p in (out / table).glob(f"{split}-*.tar"))
-            got = framework("webdataset", {"urls": shards}, tmp_path)["samples"]
+            got = read[f"{table}/{split}"]
             ids = pool_ids(ds, table, split)
             assert [s["id"] for s in got] == ids  # every row, in id order
             assert [s["key"] for s in got] == [i.replace(".", "_") for i in ids]
@@ -245,7 +250,7 @@ def test_webdataset_shards_are_capped_and_stream_in_order(tmp_path: Path) -> Non
     writer.close()
     assert len(writer.shards) > 1 and sum(writer.samples) == 7
     assert all(p.stat().st_size <= 12000 for p in writer.shards)
-    got = framework("webdataset", {"urls": [str(p) for p in writer.shards]}, tmp_path)["samples"]
+    got = framework("webdataset", {"groups": {"all": [str(p) for p in writer.shards]}}, tmp_path)["groups"]["all"]
     assert [s["id"] for s in got] == [f"s{i}" for i in range(7)]
 
 
