@@ -176,6 +176,8 @@ KILLED_BEFORE_UNLINK = textwrap.dedent(
 )
 
 
+@pytest.mark.skip(reason="the old layout's step: a table folder is now a link switched in one rename, and nothing is "
+                  "unlinked from it (tests/test_integrity_publish.py kills the writer at every step instead)")
 def test_sigkill_between_the_manifest_and_the_unlink_leaves_a_dataset_that_verifies(
     dataset_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -210,6 +212,8 @@ def test_sigkill_between_the_manifest_and_the_unlink_leaves_a_dataset_that_verif
     assert verify_dataset(dataset_dir).ok and sft_rows(dataset_dir, 1) == old
 
 
+@pytest.mark.skip(reason="the old layout's step: a table folder is now a link switched in one rename, and nothing is "
+                  "unlinked from it (tests/test_integrity_publish.py kills the writer at every step instead)")
 def test_an_unlink_that_fails_after_the_commit_still_publishes_the_revision(
     dataset_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

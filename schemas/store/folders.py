@@ -20,7 +20,7 @@ from pathlib import Path
 
 from schemas import TABLES
 from schemas.store.atomic import fsync_dir
-from schemas.store.history import _place
+from schemas.store.history import _place, archive
 from schemas.store.manifest import Manifest, Shard, history_file
 
 VIEWS = ".tables"
@@ -84,6 +84,9 @@ def reconcile(root: Path, manifest: Manifest) -> None:
     `.tables` that no table shows."""
     views = root / VIEWS
     changed = False
+    # Shards a store before the history folder dropped but left in the table folders: linked into the history first
+    # (the next commit lists them there; readers find them there meanwhile), since the folders lose them below.
+    archive(root, [s for s in manifest.shards if s.dropped is not None and not s.in_history])
     for table in TABLES:
         live = manifest.shards_of(table)
         want = {Path(s.file).name for s in live}

@@ -106,6 +106,9 @@ def leftovers(root: Path, manifest: Manifest) -> list[Path]:
     """Files in the table and history folders that `manifest` does not list: shards a killed writer moved into place
     or archived but never listed (or listed elsewhere since), and its temporary files. Never a listed file."""
     listed = {s.file for s in manifest.shards}
+    # The history copy of a shard listed as dropped but still at its table path (archived ahead of the commit that
+    # lists it there) is kept too.
+    listed |= {history_file(s.file) for s in manifest.shards if s.dropped is not None}
     found = []
     for table in TABLES:
         for folder, in_history in ((root / table, False), (root / HISTORY / table, True)):
