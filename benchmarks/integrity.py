@@ -4,7 +4,7 @@ open vs reading the shards with no check.
 
     python -m benchmarks.integrity --videos 100 --flips 1000 --json benchmarks/results/integrity.json
 
-The dataset is the test records (tests/keyed_records.py) of `--videos` videos written in two revisions (every table
+The dataset is the test records (benchmarks/keyed_records.py) of `--videos` videos written in two revisions (every table
 has a shard or two, as a dataset curated in two runs).
 """
 
@@ -23,11 +23,11 @@ from typing import Any
 import pyarrow.parquet as pq
 
 import schemas.store.reader as reader
+from benchmarks.keyed_records import keyed_records
 from benchmarks.output import write_json
 from flows.cli import main as vidcot
 from schemas import TABLES
 from schemas.store import Dataset, DatasetWriter
-from tests.keyed_records import keyed_records
 
 
 def build(root: Path, videos: int) -> None:

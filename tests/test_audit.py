@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from benchmarks.records import PROV
 from data_cards.audit import audit_dataset, audit_section
 from flows.cli import main as vidcot
 from schemas import Message, RlRecord, TaskRecord
 from schemas.shortcuts import BlindItem, audit_items, blind_answers, chance, prompt_question
 from schemas.store import DatasetWriter
-from tests.records import PROV
 
 ABSENCE = ("Yes", "No", "Cannot be determined from the video")
 

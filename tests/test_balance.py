@@ -10,8 +10,7 @@ from curation.tasks import TasksConfig, TasksStage
 from curation.tasks.ids import task_id
 from schemas import TaskRecord
 from schemas.shortcuts import BlindItem, blind_answers, chance, matches
-from tests.test_absence import other_view, silent_view
-from tests.views import make_view
+from tests.views import make_view, other_view, silent_view
 
 
 def mc(i: int, generator: str = "visible", answer: str = "B", n: int = 4, video: str | None = None) -> TaskRecord:

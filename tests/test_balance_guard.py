@@ -11,10 +11,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance
 
 from benchmarks.heldout.guard import fingerprints, near_duplicates, refuse_near_duplicates
+from benchmarks.records import PROV
 from curation.phash import phash
 from schemas import FrameRecord, SegmentRecord, VideoRecord
 from schemas.store import DatasetWriter
-from tests.records import PROV
 
 
 def picture(seed: int) -> Image.Image:

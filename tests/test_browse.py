@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.records import PROV, sample_records
 from flows.browse import BrowseServer
 from flows.browse.diff import side_by_side
 from flows.browse.filters import SampleFilters
@@ -29,7 +30,6 @@ from flows.cli import main
 from schemas import FrameRecord, SegmentRecord, ShotRecord
 from schemas.store import DatasetWriter
 from schemas.store.query import connect
-from tests.records import PROV, sample_records
 from tests.tiny_dataset import tiny_dataset
 
 SCRIPT = "<script>window.pwned=1</script>"

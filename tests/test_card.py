@@ -11,14 +11,14 @@ import pytest
 import yaml
 from PIL import Image
 
+from benchmarks.keyed_records import keyed_records
+from benchmarks.records import PROV, sample_records
 from data_cards.card import CARD_NAME, build_card, ensure_card, hf_configs, read_header
 from data_cards.plots import PLOTS, plot_path
 from data_cards.stats import _citation_accuracy, collect_stats
 from flows.cli import main as vidcot
 from schemas import TaskRecord, schema_for
 from schemas.store import Dataset, DatasetWriter, load_manifest
-from tests.keyed_records import keyed_records
-from tests.records import PROV, sample_records
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from benchmarks.records import sample_records
 from data_cards.card import build_card
 from data_cards.effect import EFFECT_FILE
 from schemas.store import DatasetWriter
-from tests.records import sample_records
 
 ABLATION = {
     "heldout": {"items": 180, "videos": 30},

@@ -272,6 +272,7 @@ def test_first_failure_gives_reason_and_detail_for_a_rewrite(street):
 def test_acceptance_per_check_and_source_and_prompt_answered_tasks_reach_summary_card_browse(street, dataset_dir):
     import duckdb
 
+    from benchmarks.records import PROV, sample_records
     from curation.checks import check_counts
     from curation.verify import verdict_stats
     from data_cards.card import card_body
@@ -280,7 +281,6 @@ def test_acceptance_per_check_and_source_and_prompt_answered_tasks_reach_summary
     from flows.synthesis import SynthesisSummary
     from schemas.store import DatasetWriter
     from schemas.synthesis import acceptance_by_source
-    from tests.records import PROV, sample_records
 
     pairs = [(chain(think, answer, task), task) for task, answer, think in GOOD.values()]
     pairs += [(chain(think, answer, task), task) for task, answer, think, _ in BAD.values()]

@@ -190,10 +190,10 @@ def test_cited_shots_per_sentence():
 def test_a_dataset_from_before_the_new_columns_reads_and_appends(tmp_path, monkeypatch):
     """Shards without `citation_*` / `budget_*` columns (an older vidcot) still read, query and take new rows."""
     import schemas.store.writer as writer_module
+    from benchmarks.records import sample_records
     from schemas import from_arrow, schema_for
     from schemas.store import Dataset, DatasetWriter
     from schemas.store.query import connect
-    from tests.records import sample_records
     from trainers.data import load_sft
 
     new_cols = {"citation_accuracy", "citation_accuracy_draft", "citations_checked", "citation_errors",

@@ -11,14 +11,14 @@ import dataclasses
 
 import pyarrow as pa
 
+from benchmarks.records import PROV
 from curation.checks import first_failure
 from curation.checks.steps import step_problem
 from curation.draft import compose_chain
 from curation.skeleton import build_skeleton
 from curation.tasks.base import GENERATORS, TasksConfig, TasksStage, load_generator
 from schemas import CotRecord, RejectRecord, TaskRecord, VideoView, from_arrow, to_arrow
-from tests.records import PROV
-from tests.test_skeleton import shop, street
+from tests.skeleton_views import shop, street
 from trainers.claims import split_sentences
 
 FAMILIES = ("compose_speech_vision", "compose_vision_speech", "compose_temporal", "compose_shots", "compose_change")

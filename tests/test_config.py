@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import schemas.settings
+from benchmarks.records import sample_records
 from curation.difficulty import DifficultyStage
 from curation.llm.base import GenRequest, GenResult, LLMBackend
 from curation.verify import VerifyStage
@@ -16,7 +17,6 @@ from flows.config import CurateConfig, load_config
 from flows.errors import UserError
 from schemas import CotRecord, TaskRecord, VideoView
 from schemas.settings import load, read_config_file
-from tests.records import sample_records
 from trainers.config import EvalSettings, GrpoSettings, SftSettings, TrainConfig, load_settings
 from trainers.rewards import AnswerConfig
 

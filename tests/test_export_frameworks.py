@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from benchmarks.keyed_records import keyed_records
+from benchmarks.records import PROV
 from schemas import RlRecord
 from schemas.store import DatasetWriter
-from tests.keyed_records import keyed_records
-from tests.records import PROV
 from trainers.embedded import cache_root
 from trainers.rewards import score_completion
 

@@ -110,8 +110,8 @@ def test_a_non_empty_folder_needs_overwrite_and_is_then_replaced_whole(ds: Path,
 
 
 def test_nothing_to_export_creates_nothing(tmp_path: Path) -> None:
+    from benchmarks.records import sample_records
     from schemas.store import DatasetWriter
-    from tests.records import sample_records
 
     root = tmp_path / "no-pools"
     with DatasetWriter(root) as w:

@@ -21,11 +21,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from benchmarks.records import sample_records
 from flows.cache import Outcome, StageCache
 from schemas import SCHEMA_VERSION, TABLES
 from schemas.store import CorruptShard, Dataset, DatasetWriter, SchemaVersionError, StoreError
 from tests.llm_standins import ChatServer, Reply, chat_reply
-from tests.records import sample_records
 from tests.runs import copy_clips, sigkill_run
 
 ROOT = Path(__file__).resolve().parents[1]

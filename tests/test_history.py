@@ -22,13 +22,13 @@ from typing import Any
 import duckdb
 import pytest
 
+from benchmarks.keyed_records import keyed_records
 from flows.cli import main as vidcot
 from schemas import SCHEMA_VERSION, TABLES, Message, SftRecord, from_arrow
 from schemas.store import CorruptShard, Dataset, DatasetWriter, StoreError
 from schemas.store.atomic import sha256_file
 from schemas.store.integrity import verify_dataset
 from schemas.store.query import connect
-from tests.keyed_records import keyed_records
 
 A, B = "a" * 64, "b" * 64
 
@@ -152,7 +152,7 @@ KILLED_BEFORE_UNLINK = textwrap.dedent(
     from pathlib import Path
     from schemas import TABLES
     from schemas.store import DatasetWriter
-    from tests.keyed_records import keyed_records
+    from benchmarks.keyed_records import keyed_records
 
     root = Path(sys.argv[1]).resolve()
     real_unlink = os.unlink

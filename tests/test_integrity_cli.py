@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from benchmarks.keyed_records import add_revision
 from flows.cli import main as vidcot
 from schemas.store import DatasetLock, DatasetLocked, DatasetWriter, StoreError
 from schemas.store.lock import LOCK_NAME
-from tests.keyed_records import add_revision
 
 
 @pytest.fixture

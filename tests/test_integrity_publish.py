@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.keyed_records import add_revision
 from schemas.store import Dataset, DatasetWriter
 from schemas.store.integrity import verify_dataset
-from tests.keyed_records import add_revision
 
 TABLES_READ = ("sft", "rl", "pairs")
 KEYS = {"sft": "sample_id", "rl": "sample_id", "pairs": "pair_id"}
@@ -29,7 +29,7 @@ KILLED_AT_STEP = textwrap.dedent(
     import dataclasses, os, signal, sys
     from pathlib import Path
     from schemas.store import DatasetWriter
-    from tests.keyed_records import keyed_records
+    from benchmarks.keyed_records import keyed_records
 
     root, stop = Path(sys.argv[1]), int(sys.argv[2])
     step = 0

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 import schemas.store.reader as reader_module
+from benchmarks.keyed_records import add_revision
 from flows.cli import main as vidcot
 from schemas.store import CorruptShard, Dataset
 from schemas.store.query import connect
-from tests.keyed_records import add_revision
 
 
 def flip_bit(path: Path, bit: int) -> None:

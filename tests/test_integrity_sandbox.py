@@ -11,11 +11,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from benchmarks.keyed_records import add_revision
 from flows.cli import main as vidcot
 from schemas import TABLES
 from schemas.store import Dataset
 from schemas.store.query import connect
-from tests.keyed_records import add_revision
 
 # Every way of writing a file that DuckDB's SQL offers, each aimed at `{p}` (a shard's path) or its folder `{d}`.
 WRITES = [

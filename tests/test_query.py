@@ -11,9 +11,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from benchmarks.keyed_records import add_revision, keyed_records
 from schemas.store import Dataset, DatasetWriter
 from schemas.store.query import connect
-from tests.keyed_records import add_revision, keyed_records
 
 
 def vidcot(*args: str) -> subprocess.CompletedProcess[str]:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.keyed_records import add_revision, keyed_records
 from data_cards.card import CARD_NAME, build_card
 from flows.cli import main as vidcot
 from schemas import TABLES
 from schemas.store import Dataset, DatasetWriter
 from schemas.store.atomic import sha256_file
-from tests.keyed_records import add_revision, keyed_records
 
 
 def query(capsys: pytest.CaptureFixture[str], root: Path, sql: str, *extra: str) -> list[dict]:

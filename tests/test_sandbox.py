@@ -12,11 +12,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from benchmarks.keyed_records import add_revision
 from flows.cli import main as vidcot
 from schemas.store import Dataset
 from schemas.store.integrity import verify_dataset
 from schemas.store.query import connect
-from tests.keyed_records import add_revision
 
 
 @pytest.fixture(scope="module")

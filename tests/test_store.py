@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from benchmarks.records import sample_records
 from schemas import SCHEMA_VERSION, TABLES, from_arrow
 from schemas.store import (
     CorruptShard,
@@ -25,7 +26,6 @@ from schemas.store import (
     DatasetWriter,
     SchemaVersionError,
 )
-from tests.records import sample_records
 
 
 def test_every_table_round_trips(dataset_dir: Path) -> None:
@@ -110,7 +110,7 @@ KILLED_WRITER = textwrap.dedent(
     import pyarrow as pa
     import pyarrow.parquet as pq
     from schemas.store import DatasetWriter
-    from tests.records import sample_records
+    from benchmarks.records import sample_records
 
     root = sys.argv[1]
     with DatasetWriter(root) as w:
@@ -211,7 +211,7 @@ KILLED_SUPERSEDING_WRITER = textwrap.dedent(
     import dataclasses, sys, time
     import schemas.store.writer as writer_module
     from schemas.store import DatasetWriter
-    from tests.keyed_records import keyed_records
+    from benchmarks.keyed_records import keyed_records
 
     root = sys.argv[1]
     def hang(*args, **kw):
@@ -230,8 +230,8 @@ KILLED_SUPERSEDING_WRITER = textwrap.dedent(
 def test_sigkill_while_superseding_leaves_the_previous_revision_whole(dataset_dir: Path) -> None:
     import dataclasses
 
+    from benchmarks.keyed_records import keyed_records
     from schemas.store.integrity import verify_dataset
-    from tests.keyed_records import keyed_records
 
     recs = keyed_records("a" * 64)
     with DatasetWriter(dataset_dir) as w:

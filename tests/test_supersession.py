@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
+from benchmarks.keyed_records import keyed_records
 from flows.cli import main as vidcot
 from schemas import TABLES, from_arrow
 from schemas.keys import KEYS, PARENTS, key_of, lineage_order
 from schemas.store import Dataset, DatasetWriter, StoreError
 from schemas.store.integrity import duplicate_keys, orphans, verify_dataset
 from schemas.store.query import connect
-from tests.keyed_records import keyed_records
 
 A, B = "a" * 64, "b" * 64
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schemas.store.writer as writer_module
+from benchmarks.records import PROV
 from schemas import (
     TABLES,
     CotRecord,
@@ -40,7 +41,6 @@ from schemas.keys import PARENTS, key_of
 from schemas.store import Dataset, DatasetWriter
 from schemas.store.integrity import duplicate_keys, orphans
 from schemas.store.query import connect
-from tests.records import PROV
 
 VIDEOS = ("a" * 64, "b" * 64, "c" * 64)
 LEVELS = (

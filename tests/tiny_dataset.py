@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from benchmarks.keyed_records import keyed_records
 from schemas.store import DatasetWriter
-from tests.keyed_records import keyed_records
 
 
 def tiny_dataset(root: Path, videos: int = 1, extra: dict[str, list[Any]] | None = None) -> Path:
-    """One revision with `videos` videos (at most 16; tests/keyed_records.py rows for each),
+    """One revision with `videos` videos (at most 16; benchmarks/keyed_records.py rows for each),
     the one probe reject that records.py holds, and the `extra` rows by table. Returns `root`."""
     with DatasetWriter(root) as w:
         for i in range(videos):

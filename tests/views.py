@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 from schemas import (
@@ -143,3 +144,29 @@ def kitchen_view(video_id: str = "vid-kitchen") -> VideoView:
                                                    "ocr": "SALE"}]},
         ],
     )  # fmt: skip
+
+
+def other_view() -> VideoView:
+    """A second 6 s video: a cat and a bicycle; someone says "the weather is nice today"."""
+    base = make_view()
+    video = dataclasses.replace(base.video, video_id="vid2", path="/w.mp4", duration=6.0)
+    shots = [dataclasses.replace(s, video_id="vid2", shot_id=f"w{s.index}") for s in base.shots[:2]]
+    frames = [dataclasses.replace(f, video_id="vid2", frame_id=f"wf{i}", shot_id=f"w{i}") for i, f in
+              enumerate(base.frames[:2])]  # fmt: skip
+    evidence = [
+        dataclasses.replace(base.evidence[0], video_id="vid2", frame_id="wf0", shot_id="w0", objects=[obj("cat")],
+                            people=0),
+        dataclasses.replace(base.evidence[1], video_id="vid2", frame_id="wf1", shot_id="w1",
+                            objects=[obj("bicycle")], ocr_text=""),
+    ]  # fmt: skip
+    seg = SegmentRecord("vid2", "h0", 0, 1.0, 3.0, " The weather is nice today.", "en", 0.99, -0.2, 0.01, PROV)
+    ws = [WordRecord("vid2", "h0", i, 1.0 + 0.4 * i, 1.3 + 0.4 * i, w, 0.9)
+          for i, w in enumerate(["The", "weather", "is", "nice", "today."])]  # fmt: skip
+    return VideoView(video=video, shots=shots, segments=[seg], words=ws, frames=frames, evidence=evidence)
+
+
+def silent_view() -> VideoView:
+    """make_view without an audio track (and so without a transcript)."""
+    base = make_view()
+    video = dataclasses.replace(base.video, video_id="vid3", has_audio=False)
+    return dataclasses.replace(base, video=video, segments=[], words=[])

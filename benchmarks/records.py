@@ -1,4 +1,4 @@
-"""Small, valid records of every table, for store and query tests."""
+"""Small, valid records of every table, for the store and query tests and the integrity benchmark."""
 
 from __future__ import annotations
 

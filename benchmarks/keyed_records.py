@@ -1,13 +1,14 @@
-"""tests/records.py rows with ids unique per video: the store supersedes rows by key (schemas/keys.py), so two videos
-written from records.py as they are would share task, chain and pool ids and the second would replace the first."""
+"""benchmarks/records.py rows with ids unique per video: the store supersedes rows by key (schemas/keys.py),
+so two videos written from records.py as they are would share task, chain and pool ids and the second would
+replace the first."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from benchmarks.records import sample_records
 from schemas.store import DatasetWriter
-from tests.records import sample_records
 
 ID_COLUMNS = ("task_id", "cot_id", "sample_id", "pair_id", "negative_id", "anchor_id")
 
