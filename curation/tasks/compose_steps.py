@@ -143,6 +143,17 @@ def not_before(view: VideoView, shot: ShotRecord, label: str) -> TraceStep:
                 f"No keyframe up to {point_cite(last)} shows {a(label)}.")  # fmt: skip
 
 
+def first_seen(view: VideoView, shot: ShotRecord, frames: list[EvidenceRecord], label: str) -> list[TraceStep]:
+    """The steps that find the shot where `label` is first seen: none of the keyframes before it shows it (when it
+    is not the first shot), and its keyframes do."""
+    k = number(view, shot)
+    steps = [not_before(view, shot, label)] if k > 1 else []
+    steps.append(step("first_shot", [shot.shot_id, *(e.frame_id for e in frames)], shot.start, shot.end, label,
+                      f"{a(label).capitalize()} is first seen in shot {k} {shot_span(shot, view)}, in its "
+                      f"keyframes {at_keyframes(frames)} {kf(frames)}."))  # fmt: skip
+    return steps
+
+
 def step(op: str, rows: list[str], start: float, end: float, output: str, text: str) -> TraceStep:
     """One trace step (see `schemas.TraceStep`)."""
     return TraceStep(op=op, rows=list(rows), start=round(start, 2), end=round(end, 2), output=output, text=text)

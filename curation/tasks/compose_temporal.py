@@ -134,20 +134,7 @@ class Generator(TaskGenerator):
     ) -> TaskRecord | RejectRecord:
         steps: list[TraceStep] = []
         for label, (shot, frames) in ((x, fx), (y, fy)):
-            k = cs.number(view, shot)
-            if k > 1:
-                steps.append(cs.not_before(view, shot, label))
-            steps.append(
-                cs.step(
-                    "first_shot",
-                    [shot.shot_id, *(e.frame_id for e in frames)],
-                    shot.start,
-                    shot.end,
-                    label,
-                    f"{cs.a(label).capitalize()} is first seen in shot {k} {cs.shot_span(shot, view)}, "
-                    f"in its keyframes {cs.at_keyframes(frames)} {cs.kf(frames)}.",
-                )
-            )
+            steps += cs.first_seen(view, shot, frames, label)
         kx, ky = cs.number(view, fx[0]), cs.number(view, fy[0])
         relation = "before" if kx < ky else "after"
         steps.append(

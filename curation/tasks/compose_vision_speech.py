@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from curation.tasks import compose_steps as cs
 from curation.tasks.base import TaskGenerator, letter_options
-from schemas import RejectRecord, TaskRecord, TraceStep, VideoView
+from schemas import RejectRecord, TaskRecord, VideoView
 from trainers.citations import span_cite
 from trainers.textview import spread
 
@@ -52,20 +52,8 @@ class Generator(TaskGenerator):
                 out.append(self.reject(view, "too_few_distractors", f"{label}: {len(distractors)}", shot.shot_id))
                 continue
             options, letter = letter_options(ph.text, distractors, rng)
-            k = cs.number(view, shot)
-            steps: list[TraceStep] = []
-            if k > 1:
-                steps.append(cs.not_before(view, shot, label))
+            steps = cs.first_seen(view, shot, frames, label)
             steps += [
-                cs.step(
-                    "first_shot",
-                    [shot.shot_id, *(e.frame_id for e in frames)],
-                    shot.start,
-                    shot.end,
-                    label,
-                    f"{cs.a(label).capitalize()} is first seen in shot {k} {cs.shot_span(shot, view)}, in its "
-                    f"keyframes {cs.at_keyframes(frames)} {cs.kf(frames)}.",
-                ),
                 cs.step(
                     "phrase_in_shot",
                     [ph.segment_id],
