@@ -119,7 +119,13 @@ def test_paging_past_the_end_shows_the_last_page(server: BrowseServer) -> None:
 
 def test_the_browse_command_refuses_forged_hosts_and_logs_no_traceback(ds: Path) -> None:
     proc = subprocess.Popen(
-        [str(VIDCOT), "browse", str(ds), "--port", "0"], stderr=subprocess.PIPE, text=True, cwd=ROOT
+        [str(VIDCOT), "browse", str(ds), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        # A shell without job control starts background jobs with SIGINT ignored, and Python then never raises
+        # KeyboardInterrupt: give the server the default disposition so Ctrl-C reaches it wherever the suite runs.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stderr is not None
     try:
