@@ -194,3 +194,24 @@ def test_a_task_no_sample_answered_has_no_difficulty_and_a_reason(tasks_views):
     rows, _ = PoolsStage(PoolsConfig()).rl(tasks[:3], views, (), out.extra.difficulties, out.extra.keep)
     by_task = {r.task_id: r.difficulty for r in rows}
     assert by_task[tasks[1].task_id] is None and by_task[tasks[0].task_id] == measured.difficulty
+
+
+def test_the_summary_warns_when_a_stage_could_not_measure_and_when_every_call_failed() -> None:
+    from collections import Counter
+    from io import StringIO
+
+    from rich.console import Console
+
+    from flows.summary import RunSummary, print_summary
+    from flows.synthesis import SynthesisSummary
+
+    def printed(not_measured: int, ran: int) -> str:
+        syn = SynthesisSummary(ran=Counter({"difficulty": ran}))
+        syn.absorb({"not_measured": not_measured}, "difficulty")
+        out = StringIO()
+        print_summary(RunSummary(synthesis=syn), "DS", Console(file=out, width=200))
+        return out.getvalue()
+
+    assert "difficulty could not measure 3 of 10" in printed(3, 10) and "every LLM call failed" not in printed(3, 10)
+    assert "difficulty could not measure 10 of 10" in printed(10, 10) and "every LLM call failed" in printed(10, 10)
+    assert "could not measure" not in printed(0, 10)
