@@ -119,12 +119,12 @@ def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -
                 f"tasks the prompt answers (not drafted, kept out of the pools unless pools.keep_prompt_answerable): "
                 f"{syn.prompt_answerable_tasks} of {syn.tasks} ({syn.prompt_answerable_share:.0%})"
             )
-        for key, n in sorted(syn.other.items()):  # a value a stage could not measure is null: say so loudly
+        for key, missing in sorted(syn.other.items()):  # a value a stage could not measure is null: say so loudly
             stage, _, stat = key.partition(".")
-            if stat == "not_measured" and n:
+            if stat == "not_measured" and missing:
                 ran = syn.ran.get(stage, 0)
-                every = " — every LLM call failed" if ran and n >= ran else ""
-                con.print(f"[bold yellow]warning[/]: {stage} could not measure {n} of {ran} (null; reasons in "
+                every = " — every LLM call failed" if ran and missing >= ran else ""
+                con.print(f"[bold yellow]warning[/]: {stage} could not measure {missing} of {ran} (null; reasons in "
                           f"rejects){every}")  # fmt: skip
         if syn.pools:
             con.print("pools: " + ", ".join(f"{k} {v}" for k, v in syn.pools.items()))
