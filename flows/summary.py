@@ -122,9 +122,9 @@ def print_summary(s: RunSummary, dataset: str, console: Console | None = None) -
         for key, missing in sorted(syn.other.items()):  # a value a stage could not measure is null: say so loudly
             stage, _, stat = key.partition(".")
             if stat == "not_measured" and missing:
-                ran = syn.ran.get(stage, 0)
-                every = " — every LLM call failed" if ran and missing >= ran else ""
-                con.print(f"[bold yellow]warning[/]: {stage} could not measure {missing} of {ran} (null; reasons in "
+                tried = syn.ran.get(stage, 0)
+                every = " — every LLM call failed" if tried and missing >= tried else ""
+                con.print(f"[bold yellow]warning[/]: {stage} could not measure {missing} of {tried} (null; reasons in "
                           f"rejects){every}")  # fmt: skip
         if syn.pools:
             con.print("pools: " + ", ".join(f"{k} {v}" for k, v in syn.pools.items()))
