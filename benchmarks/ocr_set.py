@@ -28,12 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from curation.samples import opencv_examples  # noqa: E402
 from trainers.embedded import cache_root  # noqa: E402
 
 OUT = ROOT / "tests" / "data" / "ocr"
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-OPENCV = cache_root() / "assets/x/usr/share/doc/opencv-doc/examples/data"
+OPENCV = opencv_examples()
 FPS = 25
 COUNTER_FRAMES = (0, 12, 23, 57, 100, 149, 175, 188)
 

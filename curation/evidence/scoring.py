@@ -24,10 +24,10 @@ import cv2
 import numpy as np
 
 from curation.keyframes import encode_jpeg
+from curation.samples import opencv_examples
 from schemas import EvidenceRecord, FrameRecord, Provenance
 from trainers.embedded import cache_root
 
-OPENCV_EXAMPLES = "assets/x/usr/share/doc/opencv-doc/examples/data"  # under cache_root(), from `make assets`
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 OVERLAY = "overlay1080.mp4"
 # The overlay clip: bikes.mp4 (25 fps; cuts ~1.2/3.04/5.48/7.48/9.68 s) upscaled to 1080p with two text lines.
@@ -44,7 +44,7 @@ def clip_path(name: str) -> Path:
         from curation.samples import build_samples
 
         build_samples(samples)
-    return samples / name if (samples / name).is_file() else cache_root() / OPENCV_EXAMPLES / name
+    return samples / name if (samples / name).is_file() else opencv_examples() / name
 
 
 def overlay_clip() -> Path:
