@@ -293,12 +293,12 @@ def real_side_by_side(repeats: int, workdir: Path, transnet: bool) -> dict[str, 
     and hashes) and, where its weights are installed, transnetv2; agreement within one frame; F1 against the hard
     clip's construction truth."""
     from curation.footage import build_hard_clip, real_clips
-    from curation.samples import assets_dir
+    from curation.samples import opencv_examples
     from curation.transnet import weights_path
 
     samples = cache_root() / "samples"
     build_samples(samples)
-    data = assets_dir() / "x" / "usr/share/doc/opencv-doc/examples/data"
+    data = opencv_examples()
     paths = real_clips(samples, data)
     hard = None
     if (data / "vtest.avi").exists() and (samples / "Megamind.avi").exists():

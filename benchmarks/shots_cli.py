@@ -37,13 +37,13 @@ BIN = Path(sys.executable).parent
 def hard_clip() -> Path:
     """The 65 s 720p clip of real sources with hard cuts and fades (built once)."""
     from curation.footage import build_hard_clip
-    from curation.samples import assets_dir, build_samples
+    from curation.samples import build_samples, opencv_examples
 
     samples = cache_root() / "samples"
     build_samples(samples)
     out = cache_root() / "hard_footage" / "hard720.mp4"
     out.parent.mkdir(parents=True, exist_ok=True)
-    return build_hard_clip(samples, assets_dir() / "x" / "usr/share/doc/opencv-doc/examples/data", out).path
+    return build_hard_clip(samples, opencv_examples(), out).path
 
 
 def main() -> None:
